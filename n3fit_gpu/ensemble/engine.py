@@ -1,0 +1,320 @@
+"""The multi-replica training loop: R independent models trained in one stacked Keras model.
+
+One epoch is one full-batch gradient step (NNPDF's definition). ``epochs_per_call`` epochs
+run inside one compiled call (:func:`n3fit_gpu.ensemble.backend.compile_loop`); stopping
+bookkeeping is done on device at EVERY epoch, so stop epochs do not depend on the call size.
+Python runs once per call, only to read progress.
+
+Replica independence: every quantity that could couple replicas is a per-replica vector:
+
+- the objective is ``sum_r where(active_r, objective_r, 0)``: its gradient w.r.t. replica
+  ``r``'s weights is replica ``r``'s own gradient;
+- clipping, optimizer state and learning rates are per replica (:mod:`.optimizers`);
+- stopping: replica ``r`` keeps the weights of its best *acceptable* epoch (lowest
+  validation loss among epochs the problem marks acceptable, e.g. positivity satisfied),
+  counts ``stall_r`` acceptable epochs without improvement and stops after ``patience``;
+  a stopped replica is frozen (weights and optimizer state no longer change);
+- a replica whose objective or gradient is NaN/Inf is flagged ``diverged`` and frozen at
+  once; because nothing reduces over the replica axis, the others go on bit-identically.
+
+The validation loss of epoch ``t`` is computed in the same forward pass as the gradient of
+epoch ``t``, i.e. with the weights *before* update ``t``; those are the weights kept as best.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import keras
+import numpy as np
+from keras import ops
+
+from n3fit_gpu.ensemble import backend
+from n3fit_gpu.ensemble.optimizers import ReplicaOptimizer
+
+
+class Losses(NamedTuple):
+    """Per-replica losses returned by a problem's loss function, each of shape ``(replica,)``."""
+
+    objective: Any  # what is minimised (training loss + penalties)
+    validation: Any  # stopping metric
+    acceptable: Any  # bool: may this epoch's weights become the replica's best?
+    training: Any  # training loss without penalties, for reports
+
+
+class _State(NamedTuple):
+    epoch: Any
+    params: tuple
+    opt_state: tuple
+    best_params: tuple
+    best_validation: Any
+    best_epoch: Any
+    stall: Any
+    active: Any
+    diverged: Any
+    stop_epoch: Any
+    last: Losses
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How long and how to train.
+
+    Parameters
+    ----------
+    epochs:
+        Maximum number of epochs (gradient steps).
+    patience:
+        Acceptable epochs without improvement of the validation loss before a replica stops.
+    optimizer:
+        A per-replica optimizer (carries learning rates and clip norms).
+    epochs_per_call:
+        Epochs run inside one compiled call; also the spacing of the recorded history.
+    """
+
+    epochs: int
+    patience: int
+    optimizer: ReplicaOptimizer
+    epochs_per_call: int = 100
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot after each compiled call, for progress bars."""
+
+    epoch: int
+    epochs: int
+    active: int
+    stopped: int
+    diverged: int
+    best_validation: float
+
+
+@dataclass(frozen=True)
+class TrainingHistory:
+    """Losses recorded at the last epoch of every compiled call: ``(T,)`` and ``(T, replica)``."""
+
+    epochs: np.ndarray
+    training: np.ndarray
+    validation: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Outcome per replica; ``weights`` are the best (restored) weights, each ``(replica, ...)``."""
+
+    weights: list[np.ndarray]
+    best_epoch: np.ndarray  # -1 where no epoch was acceptable
+    stop_epoch: np.ndarray
+    best_validation: np.ndarray
+    diverged: np.ndarray
+    history: TrainingHistory
+    seconds: float
+    epochs_run: int = field(default=0)
+
+    @property
+    def status(self) -> list[str]:
+        """``ok``, ``diverged`` or ``no_acceptable_epoch`` per replica."""
+        return [
+            "diverged" if d else ("no_acceptable_epoch" if b < 0 else "ok")
+            for d, b in zip(self.diverged, self.best_epoch, strict=True)
+        ]
+
+    @property
+    def replica_epochs(self) -> int:
+        """Epochs actually trained, summed over replicas."""
+        return int(np.sum(self.stop_epoch))
+
+
+def _replica_mask(vector, like):
+    return ops.reshape(vector, (-1,) + (1,) * (len(like.shape) - 1))
+
+
+def _select(mask, new, old):
+    return ops.where(_replica_mask(mask, new), new, old)
+
+
+def _all_finite(tensor):
+    axes = tuple(range(1, len(tensor.shape)))
+    finite = ops.isfinite(tensor)
+    return ops.all(finite, axis=axes) if axes else finite
+
+
+class EnsembleTrainer:
+    """Train the stacked ``model`` on ``loss_fn(outputs, epoch) -> Losses``.
+
+    Parameters
+    ----------
+    model:
+        A built Keras layer/model whose trainable variables all have a leading replica axis.
+    inputs:
+        The (constant) model input.
+    loss_fn:
+        Maps the model output and the epoch (a scalar tensor) to per-replica :class:`Losses`.
+    settings:
+        :class:`TrainingSettings`.
+    """
+
+    def __init__(
+        self,
+        model: keras.layers.Layer,
+        inputs: Any,
+        loss_fn: Callable[[Any, Any], Losses],
+        settings: TrainingSettings,
+    ):
+        self.model = model
+        self.inputs = inputs
+        self.loss_fn = loss_fn
+        self.settings = settings
+        self.replicas = int(model.trainable_variables[0].shape[0])
+        for var in model.trainable_variables:
+            if int(var.shape[0]) != self.replicas:
+                raise ValueError(f"variable {var.path} has no leading replica axis of {self.replicas}")
+        self._non_trainable = [v.value for v in model.non_trainable_variables]
+        self._constraints = [v.constraint for v in model.trainable_variables]
+        self._value_and_grad = backend.value_and_grad(self._objective)
+        self._compiled: dict[int, Callable] = {}
+
+    # -- one epoch ---------------------------------------------------------------------------
+    def _objective(self, params, epoch, active):
+        outputs, _ = self.model.stateless_call(list(params), self._non_trainable, self.inputs)
+        losses = self.loss_fn(outputs, epoch)
+        masked = ops.where(active, losses.objective, ops.zeros_like(losses.objective))
+        return ops.sum(masked), losses
+
+    def _step(self, s: _State) -> _State:
+        (_, losses), grads = self._value_and_grad(list(s.params), s.epoch, s.active)
+        finite = ops.isfinite(losses.objective)
+        for g in grads:
+            finite = ops.logical_and(finite, _all_finite(g))
+        newly_diverged = ops.logical_and(s.active, ops.logical_not(finite))
+        diverged = ops.logical_or(s.diverged, newly_diverged)
+        active = ops.logical_and(s.active, ops.logical_not(diverged))
+
+        improved = ops.logical_and(
+            ops.logical_and(active, ops.cast(losses.acceptable, "bool")),
+            losses.validation < s.best_validation,
+        )
+        best_params = tuple(_select(improved, p, b) for p, b in zip(s.params, s.best_params))
+        best_validation = ops.where(improved, losses.validation, s.best_validation)
+        best_epoch = ops.where(improved, s.epoch, s.best_epoch)
+        counted = ops.logical_and(active, ops.cast(losses.acceptable, "bool"))
+        stall = ops.where(improved, 0, ops.where(counted, s.stall + 1, s.stall))
+
+        safe_grads = [_select(active, g, ops.zeros_like(g)) for g in grads]
+        new_params, new_opt = self.settings.optimizer.apply(safe_grads, s.params, s.opt_state, s.epoch)
+        params = []
+        for p_new, p_old, constraint in zip(new_params, s.params, self._constraints):
+            if constraint is not None:
+                p_new = constraint(p_new)
+            params.append(_select(active, p_new, p_old))
+        slots = tuple(
+            tuple(_select(active, n, o) for n, o in zip(new_v, old_v))
+            for new_v, old_v in zip(new_opt[0], s.opt_state[0])
+        )
+        stop_now = ops.logical_and(active, stall >= self.settings.patience)
+        return _State(
+            epoch=s.epoch + 1,
+            params=tuple(params),
+            opt_state=(slots, new_opt[1]),
+            best_params=best_params,
+            best_validation=best_validation,
+            best_epoch=best_epoch,
+            stall=stall,
+            active=ops.logical_and(active, ops.logical_not(stop_now)),
+            diverged=diverged,
+            stop_epoch=ops.where(
+                ops.logical_or(stop_now, newly_diverged), s.epoch + 1, s.stop_epoch
+            ),
+            last=Losses(
+                objective=ops.convert_to_tensor(losses.objective),
+                validation=ops.convert_to_tensor(losses.validation),
+                acceptable=ops.cast(losses.acceptable, "bool"),
+                training=ops.convert_to_tensor(losses.training),
+            ),
+        )
+
+    def _run(self, n: int) -> Callable:
+        if n not in self._compiled:
+            self._compiled[n] = backend.compile_loop(self._step, n)
+        return self._compiled[n]
+
+    # -- driver ------------------------------------------------------------------------------
+    def _initial_state(self, active: Sequence[bool] | None) -> _State:
+        params = tuple(v.value for v in self.model.trainable_variables)
+        r = self.replicas
+        dtype = params[0].dtype
+        inf = ops.full((r,), np.inf, dtype=dtype)
+        zeros_f = ops.zeros((r,), dtype=dtype)
+        start_active = np.ones(r, bool) if active is None else np.asarray(active, bool)
+        return _State(
+            epoch=ops.convert_to_tensor(0, dtype="int32"),
+            params=params,
+            opt_state=self.settings.optimizer.init_state(params),
+            best_params=params,
+            best_validation=inf,
+            best_epoch=ops.full((r,), -1, dtype="int32"),
+            stall=ops.zeros((r,), dtype="int32"),
+            active=ops.convert_to_tensor(start_active),
+            diverged=ops.zeros((r,), dtype="bool"),
+            stop_epoch=ops.zeros((r,), dtype="int32"),
+            last=Losses(zeros_f, zeros_f, ops.zeros((r,), dtype="bool"), zeros_f),
+        )
+
+    def train(
+        self,
+        progress: Callable[[Progress], None] | None = None,
+        active: Sequence[bool] | None = None,
+    ) -> TrainingResult:
+        """Train until every replica stopped or ``epochs`` is reached; restore best weights.
+
+        ``active`` (optional, ``(replica,)`` bool) starts some replicas frozen.
+        """
+        start = time.perf_counter()
+        settings = self.settings
+        state = self._initial_state(active)
+        epochs, tr_hist, vl_hist = [], [], []
+        done = 0
+        while done < settings.epochs:
+            n = min(settings.epochs_per_call, settings.epochs - done)
+            state = self._run(n)(state)
+            done += n
+            still = ops.convert_to_numpy(state.active)
+            epochs.append(done)
+            tr_hist.append(ops.convert_to_numpy(state.last.training))
+            vl_hist.append(ops.convert_to_numpy(state.last.validation))
+            if progress is not None:
+                best = ops.convert_to_numpy(state.best_validation)
+                diverged = ops.convert_to_numpy(state.diverged)
+                progress(
+                    Progress(
+                        epoch=done,
+                        epochs=settings.epochs,
+                        active=int(still.sum()),
+                        stopped=int((~still & ~diverged).sum()),
+                        diverged=int(diverged.sum()),
+                        best_validation=float(np.min(best)) if np.isfinite(best).any() else np.inf,
+                    )
+                )
+            if not still.any():
+                break
+        stop_epoch = ops.convert_to_numpy(state.stop_epoch)
+        stop_epoch = np.where(ops.convert_to_numpy(state.active), done, stop_epoch)
+        weights = [ops.convert_to_numpy(p) for p in state.best_params]
+        for var, value in zip(self.model.trainable_variables, state.best_params):
+            var.assign(value)
+        return TrainingResult(
+            weights=weights,
+            best_epoch=ops.convert_to_numpy(state.best_epoch),
+            stop_epoch=stop_epoch,
+            best_validation=ops.convert_to_numpy(state.best_validation),
+            diverged=ops.convert_to_numpy(state.diverged),
+            history=TrainingHistory(
+                epochs=np.asarray(epochs), training=np.asarray(tr_hist), validation=np.asarray(vl_hist)
+            ),
+            seconds=time.perf_counter() - start,
+            epochs_run=done,
+        )

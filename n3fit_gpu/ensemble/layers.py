@@ -1,0 +1,109 @@
+"""Replica-stacked Keras layers: one layer object holds the weights of every replica.
+
+Shapes: kernel ``(replica, in, out)``, bias ``(replica, out)``; activations flow as
+``(replica, batch, features)``. The first layer may take an input shared by all replicas,
+``(batch, in)``. A single batched ``einsum`` does the work of R separate ``Dense`` layers:
+there is no reduction over the replica axis anywhere, so replicas never mix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from n3fit_gpu.ensemble.initializers import stacked_kernel
+
+
+class FixedValue(keras.initializers.Initializer):
+    """Initializer returning a precomputed array (drawn per replica in NumPy)."""
+
+    def __init__(self, value: np.ndarray):
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        if tuple(shape) != self.value.shape:
+            raise ValueError(f"initial value has shape {self.value.shape}, expected {tuple(shape)}")
+        return ops.convert_to_tensor(self.value, dtype=dtype)
+
+
+@keras.saving.register_keras_serializable(package="n3fit_gpu")
+class StackedDense(keras.layers.Layer):
+    """Dense layer for R replicas at once: ``y[r] = act(x[r] @ W[r] + b[r])``.
+
+    Parameters
+    ----------
+    units:
+        Output features per replica.
+    seeds:
+        One seed per replica; the layer has ``len(seeds)`` replicas.
+    layer_key:
+        Index of the layer in its network (decorrelates the layers' initial weights).
+    activation, kernel_initializer:
+        Keras names.
+    """
+
+    def __init__(
+        self,
+        units: int,
+        seeds: Sequence[int],
+        layer_key: int,
+        activation: str = "linear",
+        kernel_initializer: str = "glorot_normal",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if units < 1 or not seeds:
+            raise ValueError("StackedDense needs units >= 1 and at least one replica seed")
+        self.units = int(units)
+        self.seeds = tuple(int(s) for s in seeds)
+        self.layer_key = int(layer_key)
+        self.activation_name = activation
+        self.activation = keras.activations.get(activation)
+        self.kernel_initializer = kernel_initializer
+
+    @property
+    def replicas(self) -> int:
+        return len(self.seeds)
+
+    def build(self, input_shape):
+        fan_in = int(input_shape[-1])
+        kernel = stacked_kernel(
+            self.kernel_initializer, self.seeds, self.layer_key, fan_in, self.units
+        )
+        self.kernel = self.add_weight(
+            shape=kernel.shape, initializer=FixedValue(kernel), name="kernel"
+        )
+        self.bias = self.add_weight(shape=(self.replicas, self.units), initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        if len(inputs.shape) == 2:
+            out = ops.einsum("bi,rio->rbo", inputs, self.kernel)
+        else:
+            out = ops.einsum("rbi,rio->rbo", inputs, self.kernel)
+        return self.activation(out + self.bias[:, None, :])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "seeds": list(self.seeds),
+            "layer_key": self.layer_key,
+            "activation": self.activation_name,
+            "kernel_initializer": self.kernel_initializer,
+        }
+
+
+def stacked_network(
+    nodes: Sequence[int],
+    activations: Sequence[str],
+    seeds: Sequence[int],
+    initializer: str = "glorot_normal",
+) -> list[StackedDense]:
+    """The layers of a replica-stacked fully connected network (e.g. 25-20-8, tanh-tanh-linear)."""
+    return [
+        StackedDense(n, seeds, key, activation=act, kernel_initializer=initializer, name=f"dense_{key}")
+        for key, (n, act) in enumerate(zip(nodes, activations, strict=True))
+    ]

@@ -1,0 +1,35 @@
+"""The project's exception tree.
+
+Every error a user can cause (bad runcard, unknown dataset, missing theory file, ...) is a
+:class:`N3fitError`. The CLI prints such errors as one line and exits with code 2; any other
+exception is a bug and keeps its traceback. Each class also inherits the matching builtin so
+callers can catch ``ValueError`` / ``FileNotFoundError`` as usual.
+"""
+
+
+class N3fitError(Exception):
+    """Root of all user-facing errors: the message names the problem and the fix."""
+
+
+class RunCardError(N3fitError, ValueError):
+    """The runcard is unreadable or does not validate."""
+
+
+class DataError(N3fitError, ValueError):
+    """Experimental data cannot be loaded or is unusable (unknown dataset, empty after cuts...)."""
+
+
+class TheoryError(N3fitError, ValueError):
+    """A theory (FK tables, evolution operator) is missing, corrupted or incompatible."""
+
+
+class TheoryNotFoundError(TheoryError, FileNotFoundError):
+    """The theory named in the runcard does not exist."""
+
+
+class TrainingError(N3fitError, RuntimeError):
+    """Training cannot go on (e.g. every replica diverged)."""
+
+
+class OutputError(N3fitError, OSError):
+    """Results cannot be written where asked (e.g. output exists and --resume not given)."""
