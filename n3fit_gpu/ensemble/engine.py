@@ -73,12 +73,15 @@ class TrainingSettings:
         A per-replica optimizer (carries learning rates and clip norms).
     epochs_per_call:
         Epochs run inside one compiled call; also the spacing of the recorded history.
+    jit_compile:
+        Compile with XLA (TensorFlow only; JAX always does, torch never).
     """
 
     epochs: int
     patience: int
     optimizer: ReplicaOptimizer
     epochs_per_call: int = 100
+    jit_compile: bool = True
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,7 @@ class EnsembleTrainer:
         self._non_trainable = [v.value for v in model.non_trainable_variables]
         self._constraints = [v.constraint for v in model.trainable_variables]
         self._value_and_grad = backend.value_and_grad(self._objective)
-        self._compiled: dict[int, Callable] = {}
+        self._compiled: Callable | None = None
 
     # -- one epoch ---------------------------------------------------------------------------
     def _objective(self, params, epoch, active):
@@ -190,9 +193,10 @@ class EnsembleTrainer:
         finite = ops.isfinite(losses.objective)
         for g in grads:
             finite = ops.logical_and(finite, _all_finite(g))
-        newly_diverged = ops.logical_and(s.active, ops.logical_not(finite))
+        running = ops.logical_and(s.active, s.epoch < self.settings.epochs)
+        newly_diverged = ops.logical_and(running, ops.logical_not(finite))
         diverged = ops.logical_or(s.diverged, newly_diverged)
-        active = ops.logical_and(s.active, ops.logical_not(diverged))
+        active = ops.logical_and(running, ops.logical_not(diverged))
 
         improved = ops.logical_and(
             ops.logical_and(active, ops.cast(losses.acceptable, "bool")),
@@ -224,7 +228,9 @@ class EnsembleTrainer:
             best_validation=best_validation,
             best_epoch=best_epoch,
             stall=stall,
-            active=ops.logical_and(active, ops.logical_not(stop_now)),
+            active=ops.logical_and(
+                ops.logical_and(active, ops.logical_not(stop_now)), s.epoch + 1 < self.settings.epochs
+            ),
             diverged=diverged,
             stop_epoch=ops.where(
                 ops.logical_or(stop_now, newly_diverged), s.epoch + 1, s.stop_epoch
@@ -237,14 +243,16 @@ class EnsembleTrainer:
             ),
         )
 
-    def _run(self, n: int) -> Callable:
-        if n not in self._compiled:
-            self._compiled[n] = backend.compile_loop(self._step, n)
-        return self._compiled[n]
+    def _run(self) -> Callable:
+        if self._compiled is None:
+            self._compiled = backend.compile_loop(
+                self._step, self.settings.epochs_per_call, self.settings.jit_compile
+            )
+        return self._compiled
 
     # -- driver ------------------------------------------------------------------------------
     def _initial_state(self, active: Sequence[bool] | None) -> _State:
-        params = tuple(v.value for v in self.model.trainable_variables)
+        params = tuple(ops.copy(v.value) for v in self.model.trainable_variables)  # tensors, not variables
         r = self.replicas
         dtype = params[0].dtype
         inf = ops.full((r,), np.inf, dtype=dtype)
@@ -279,9 +287,8 @@ class EnsembleTrainer:
         epochs, tr_hist, vl_hist = [], [], []
         done = 0
         while done < settings.epochs:
-            n = min(settings.epochs_per_call, settings.epochs - done)
-            state = self._run(n)(state)
-            done += n
+            state = self._run()(state)
+            done = min(done + settings.epochs_per_call, settings.epochs)
             still = ops.convert_to_numpy(state.active)
             epochs.append(done)
             tr_hist.append(ops.convert_to_numpy(state.last.training))
@@ -302,7 +309,7 @@ class EnsembleTrainer:
             if not still.any():
                 break
         stop_epoch = ops.convert_to_numpy(state.stop_epoch)
-        stop_epoch = np.where(ops.convert_to_numpy(state.active), done, stop_epoch)
+        stop_epoch = np.where(stop_epoch == 0, done, stop_epoch)
         weights = [ops.convert_to_numpy(p) for p in state.best_params]
         for var, value in zip(self.model.trainable_variables, state.best_params):
             var.assign(value)

@@ -55,7 +55,7 @@ class StackedDense(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if units < 1 or not seeds:
+        if units < 1 or len(seeds) == 0:
             raise ValueError("StackedDense needs units >= 1 and at least one replica seed")
         self.units = int(units)
         self.seeds = tuple(int(s) for s in seeds)
@@ -102,8 +102,14 @@ def stacked_network(
     seeds: Sequence[int],
     initializer: str = "glorot_normal",
 ) -> list[StackedDense]:
-    """The layers of a replica-stacked fully connected network (e.g. 25-20-8, tanh-tanh-linear)."""
+    """The layers of a replica-stacked fully connected network (e.g. 25-20-8, tanh-tanh-linear).
+
+    Layers take Keras' current float type (``keras.config.floatx()``) at construction.
+    """
+    dtype = keras.config.floatx()
     return [
-        StackedDense(n, seeds, key, activation=act, kernel_initializer=initializer, name=f"dense_{key}")
+        StackedDense(
+            n, seeds, key, activation=act, kernel_initializer=initializer, name=f"dense_{key}", dtype=dtype
+        )
         for key, (n, act) in enumerate(zip(nodes, activations, strict=True))
     ]

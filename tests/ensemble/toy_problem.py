@@ -1,0 +1,74 @@
+"""A non-PDF ensemble problem for the engine's tests: noisy 1-D regression, one target per replica.
+
+It uses only ``n3fit_gpu.ensemble`` (proving the machinery does not need the physics package).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from n3fit_gpu.ensemble.engine import EnsembleTrainer, Losses, TrainingResult, TrainingSettings
+from n3fit_gpu.ensemble.layers import stacked_network
+from n3fit_gpu.ensemble.optimizers import make_optimizer
+
+N_POINTS = 48
+MAX_REPLICAS = 4
+X = np.linspace(-2.0, 2.0, N_POINTS)[:, None]
+_rng = np.random.default_rng(12345)
+# replica r fits its own noisy target, on its own training mask
+TARGETS = np.sin(2 * X[:, 0])[None, :] * (1 + np.arange(MAX_REPLICAS))[:, None] + 0.2 * _rng.standard_normal(
+    (MAX_REPLICAS, N_POINTS)
+)
+MASKS = _rng.random((MAX_REPLICAS, N_POINTS)) < 0.7
+LEARNING_RATES = np.array([0.01, 0.004, 0.02, 0.008])
+CLIPNORMS = np.array([0.5, 1.0, 2.0, 0.1])
+SEEDS = np.array([11, 22, 33, 44])
+
+
+def fit_toy(
+    replicas: Sequence[int],
+    optimizer: str = "Adam",
+    epochs: int = 150,
+    patience: int = 10,
+    epochs_per_call: int = 32,
+    targets: np.ndarray = TARGETS,
+    start_weights: dict[int, float] | None = None,
+    lr_scale: float = 1.0,
+    jit_compile: bool = False,
+) -> TrainingResult:
+    """Train the given replicas (indices into the module constants) stacked in one model."""
+    idx = list(replicas)
+    model = keras.Sequential(stacked_network([12, 12, 1], ["tanh", "tanh", "linear"], SEEDS[idx]))
+    model.build((N_POINTS, 1))
+    for r, value in (start_weights or {}).items():
+        kernel = model.trainable_variables[0]
+        w = ops.convert_to_numpy(kernel)
+        w[idx.index(r)] = value
+        kernel.assign(w)
+    dtype = keras.config.floatx()
+    y = ops.convert_to_tensor(targets[idx], dtype=dtype)
+    tr = ops.convert_to_tensor(MASKS[idx], dtype=dtype)
+
+    def loss_fn(out, epoch):
+        sq = ops.square(out[..., 0] - y)
+        training = ops.sum(sq * tr, axis=1) / ops.sum(tr, axis=1)
+        validation = ops.sum(sq * (1 - tr), axis=1) / ops.sum(1 - tr, axis=1)
+        return Losses(training, validation, validation < 100.0, training)
+
+    opt = make_optimizer(
+        optimizer,
+        ops.convert_to_tensor(LEARNING_RATES[idx] * lr_scale, dtype=dtype),
+        ops.convert_to_tensor(CLIPNORMS[idx], dtype=dtype),
+    )
+    settings = TrainingSettings(
+        epochs=epochs,
+        patience=patience,
+        optimizer=opt,
+        epochs_per_call=epochs_per_call,
+        jit_compile=jit_compile,
+    )
+    return EnsembleTrainer(model, ops.convert_to_tensor(X, dtype=dtype), loss_fn, settings).train()
