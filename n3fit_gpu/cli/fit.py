@@ -1,0 +1,72 @@
+"""The ``fit`` command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from n3fit_gpu.cli.errors import one_line_errors
+from n3fit_gpu.config import load_runcard
+from n3fit_gpu.errors import RunCardError
+
+
+def _replica_range(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        if "-" in text:
+            first, last = (int(v) for v in text.split("-", 1))
+            return list(range(first, last + 1))
+        return list(range(1, int(text) + 1))
+    except ValueError:
+        raise RunCardError(f"--replicas '{text}': give a count (10) or a range (1-10)") from None
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("runcard", type=click.Path(path_type=Path))
+@click.option("--replicas", "-r", help="How many replicas (e.g. 10) or which (e.g. 11-20).")
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+    help="Folder for results; the fit goes to OUTPUT/<runcard name>/.",
+)
+@click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]), help="Keras backend.")
+@click.option("--seed", type=int, help="Override nnseed, mcseed and trvlseed at once.")
+@click.option("--resume", is_flag=True, help="Skip replicas already written; fit the rest.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@one_line_errors
+def main(runcard, replicas, output, backend, seed, resume, quiet):
+    """Fit an ensemble of PDF replicas, all stacked in ONE Keras model.
+
+    RUNCARD is an NNPDF-style YAML file (see runcards/quickstart.yml). Each replica is
+    trained on its own Monte Carlo copy of the data with its own training/validation split,
+    exactly as if fitted alone, and stops on its own validation χ².
+
+    \b
+    Writes OUTPUT/<name>/:
+      nnfit/replica_N/<name>.exportgrid, <name>.json   per replica (NNPDF formats)
+      summary.json                                      χ² per dataset, replica status
+      lhapdf/<name>/                                    LHAPDF6 grid set (member 0 = mean)
+      plots/*.png                                       PDFs at Q0, χ² per dataset, training
+
+    \b
+    Examples:
+      fit runcards/quickstart.yml
+      fit runcards/nnpdf40_dis.yml --replicas 100 --backend jax
+      fit runcards/quickstart.yml --resume        # after an interruption
+    """
+    card = load_runcard(runcard)
+    updates = {}
+    if seed is not None:
+        updates.update(nnseed=seed, mcseed=seed, trvlseed=seed)
+    if updates:
+        card = card.model_copy(update=updates)
+    from n3fit_gpu.ensemble.backend import select_backend
+
+    select_backend(backend or card.backend)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from n3fit_gpu.fit import run_fit  # imports keras: only after the backend is chosen
+
+    folder = run_fit(card, runcard, output, _replica_range(replicas) or None, resume, not quiet)
+    click.echo(f"fit written to {folder}")

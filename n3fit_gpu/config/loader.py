@@ -1,0 +1,140 @@
+"""Read a runcard: safe YAML, a map from key paths to lines, then the schema.
+
+The YAML is composed once into a node tree (which knows the line of every key and list item)
+and constructed with PyYAML's safe constructor, so tags that would build Python objects
+(``!!python/object/apply:...``) are refused, never run. Every failure is a
+:class:`~n3fit_gpu.errors.RunCardError` whose message is one line naming the file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from n3fit_gpu.config.issues import RunCardIssue, RunCardNotFoundError, RunCardValidationError
+from n3fit_gpu.config.messages import dotted, issues_from, show
+from n3fit_gpu.config.schema import RunCard
+from n3fit_gpu.errors import RunCardError
+
+KeyPath = tuple[str | int, ...]
+_EXPECTED = "a runcard is a YAML mapping of keys such as dataset_inputs:, theory:, parameters:"
+
+
+def load_runcard(path: str | Path) -> RunCard:
+    """Read and validate the runcard at ``path``.
+
+    Raises
+    ------
+    RunCardNotFoundError
+        The file does not exist.
+    RunCardError
+        It cannot be read, is not YAML, or breaks the schema (then a
+        :class:`RunCardValidationError` listing every issue).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunCardNotFoundError(f"{path}: no such runcard file; check the path") from None
+    except IsADirectoryError:
+        raise RunCardError(f"{path} is a directory; give the runcard file inside it") from None
+    except UnicodeDecodeError as exc:
+        raise RunCardError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+    except OSError as exc:
+        raise RunCardError(f"{path}: cannot read the runcard ({exc.strerror})") from None
+    return parse_runcard(text, str(path))
+
+
+def parse_runcard(text: str, filename: str) -> RunCard:
+    """Validate runcard ``text``; messages name ``filename`` and the line of each problem."""
+    data, lines = _read_yaml(text, filename)
+    if not isinstance(data, dict):
+        raise RunCardError(f"{filename}:{lines[()]} {_EXPECTED}; got {_kind(data)}")
+    try:
+        return RunCard.model_validate(data)
+    except ValidationError as exc:
+        issues = issues_from(exc, RunCard, filename, lambda key: _line_of(lines, key))
+        raise RunCardValidationError(issues) from None
+
+
+def _read_yaml(text: str, filename: str) -> tuple[Any, dict[KeyPath, int]]:
+    """The document's data and the line of each key path; refuse duplicated keys."""
+    loader = yaml.SafeLoader(text)
+    try:
+        with _yaml_errors(filename):
+            node = loader.get_single_node()
+        # map lines before constructing: construction rewrites merge keys (<<) in the tree
+        lines, duplicates = _line_map(node, filename) if node else ({(): 1}, [])
+        with _yaml_errors(filename):
+            data = None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
+    if data is None:
+        raise RunCardError(f"{filename}: the file is empty; {_EXPECTED}")
+    if duplicates:
+        raise RunCardValidationError(duplicates)
+    return data, lines
+
+
+@contextmanager
+def _yaml_errors(filename: str) -> Iterator[None]:
+    """Turn PyYAML's errors into one-line RunCardErrors naming file, line and column."""
+    try:
+        yield
+    except yaml.MarkedYAMLError as exc:
+        raise RunCardError(_yaml_message(exc, filename)) from None
+    except yaml.YAMLError as exc:
+        raise RunCardError(f"{filename}: unreadable YAML: {exc}") from None
+
+
+def _yaml_message(exc: yaml.MarkedYAMLError, filename: str) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
+    problem = " ".join(str(exc.problem or exc.context or "").split())
+    if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in problem:
+        return f"{where} refused YAML tag: {problem} (runcards are plain data; remove the tag)"
+    context = f" {exc.context}" if exc.context and exc.problem else ""
+    return f"{where} unreadable YAML: {problem}{context}"
+
+
+def _kind(data: Any) -> str:
+    if isinstance(data, list):
+        return "a list"
+    return f"the value {show(data)}"
+
+
+def _line_map(root: yaml.Node, filename: str) -> tuple[dict[KeyPath, int], list[RunCardIssue]]:
+    """1-based line of every key and list item, by key path; and any duplicated keys."""
+    lines: dict[KeyPath, int] = {(): root.start_mark.line + 1}
+    duplicates: list[RunCardIssue] = []
+    stack: list[tuple[KeyPath, yaml.Node]] = [((), root)]
+    while stack:
+        prefix, node = stack.pop()
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[prefix + (i,)] = item.start_mark.line + 1
+                stack.append((prefix + (i,), item))
+        elif isinstance(node, yaml.MappingNode):
+            for key_node, value in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+                    continue
+                path = prefix + (key_node.value,)
+                line = key_node.start_mark.line + 1
+                if path in lines:
+                    message = f"key given twice (first at line {lines[path]}); keep one"
+                    duplicates.append(RunCardIssue(filename, line, dotted(path), message))
+                lines.setdefault(path, line)
+                stack.append((path, value))
+    return lines, duplicates
+
+
+def _line_of(lines: dict[KeyPath, int], path: KeyPath) -> int:
+    """Line of ``path``, or of its closest ancestor written in the file (for missing keys)."""
+    while path not in lines:
+        path = path[:-1]
+    return lines[path]

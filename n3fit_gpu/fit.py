@@ -1,0 +1,240 @@
+"""``fit``: runcard → data & theory → stacked PDF model → training → per-replica outputs.
+
+Imports keras: call :func:`n3fit_gpu.ensemble.backend.select_backend` before importing this.
+Per-replica results are written as soon as training ends, each file atomically, and the
+ensemble files (summary, LHAPDF set, plots) are then rebuilt from every replica on disk, so
+an interrupted fit keeps its finished replicas and ``resume`` completes it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+from tqdm.auto import tqdm
+
+from n3fit_gpu.atomic import atomic_savez, atomic_write_text
+from n3fit_gpu.ensemble.backend import set_precision
+from n3fit_gpu.ensemble.engine import EnsembleTrainer, Progress, TrainingResult, TrainingSettings
+from n3fit_gpu.ensemble.optimizers import make_optimizer
+from n3fit_gpu.errors import OutputError, TrainingError
+from n3fit_gpu.outputs.ensemble_report import write_ensemble_outputs
+from n3fit_gpu.outputs.exportgrid import EXPORT_XGRID, evolution_to_flavour, write_exportgrid
+from n3fit_gpu.outputs.replica_json import ReplicaFitInfo, arc_length, write_replica_json
+from n3fit_gpu.physics.fit_data import FitData, fit_tensors, load_fit_data
+from n3fit_gpu.physics.losses import PDFLoss, PenaltySchedule
+from n3fit_gpu.physics.pdf_model import StackedPDF, evaluate
+from n3fit_gpu.physics.preprocessing import FlavourPreprocessing
+from n3fit_gpu.physics.theory import Theory, load_theory
+
+PDF_Q0_FILE = "pdf_q0.npz"  # ours: x·f on the theory x grid, for evolution after a resume
+
+
+@dataclass(frozen=True)
+class FitPaths:
+    """Where a fit writes: ``<output>/<name>/``."""
+
+    root: Path
+    name: str
+
+    def replica_dir(self, replica: int) -> Path:
+        return self.root / "nnfit" / f"replica_{replica}"
+
+    def replica_json(self, replica: int) -> Path:
+        return self.replica_dir(replica) / f"{self.name}.json"
+
+    def done(self, replica: int) -> bool:
+        return self.replica_json(replica).exists()
+
+
+def replica_seeds(base: int, replicas: Sequence[int]) -> list[int]:
+    """Per-replica seeds derived from ``(base, replica)``: independent of the ensemble size."""
+    return [int(np.random.SeedSequence([base, r]).generate_state(1)[0]) for r in replicas]
+
+
+def build_model(card, theory: Theory, replicas: Sequence[int]) -> StackedPDF:
+    """The stacked PDF model for the given replicas, built (weights initialised)."""
+    p = card.parameters
+    basis = [
+        FlavourPreprocessing(f.fl, tuple(f.smallx), tuple(f.largex), f.trainable)
+        for f in card.fitting.basis
+    ]
+    model = StackedPDF(
+        seeds=replica_seeds(card.nnseed, replicas),
+        nodes=p.nodes_per_layer,
+        activations=p.activation_per_layer,
+        initializer=p.initializer,
+        basis=basis,
+        fk_basis=theory.basis,
+        sum_rules=card.fitting.sum_rules,
+        dtype=keras.config.floatx(),
+    )
+    model.build((len(theory.xgrid),))
+    return model
+
+
+def _schedule(settings, epochs: int) -> PenaltySchedule:
+    return PenaltySchedule(settings.initial, settings.multiplier, epochs)
+
+
+def train_replicas(card, theory: Theory, data: FitData, show_progress: bool = True):
+    """Train the replicas of ``data`` stacked; returns (model, TrainingResult)."""
+    p = card.parameters
+    floatx = keras.config.floatx()
+    model = build_model(card, theory, data.replicas)
+    loss = PDFLoss(
+        fit_tensors(card, theory, data),
+        positivity=_schedule(p.positivity, p.epochs),
+        integrability=_schedule(p.integrability, p.epochs),
+        pos_threshold=p.positivity.threshold,
+        threshold_chi2=p.threshold_chi2,
+        dtype=floatx,
+    )
+    r = len(data.replicas)
+    clip = None if p.optimizer.clipnorm is None else ops.full((r,), p.optimizer.clipnorm, dtype=floatx)
+    optimizer = make_optimizer(
+        p.optimizer.optimizer_name, ops.full((r,), p.optimizer.learning_rate, dtype=floatx), clip
+    )
+    settings = TrainingSettings(
+        epochs=p.epochs,
+        patience=max(1, int(p.stopping_patience * p.epochs)),
+        optimizer=optimizer,
+        epochs_per_call=min(100, p.epochs),
+    )
+    trainer = EnsembleTrainer(model, ops.convert_to_tensor(theory.xgrid, dtype=floatx), loss, settings)
+    with tqdm(total=p.epochs, unit="epoch", disable=not show_progress, desc="fit") as bar:
+
+        def report(progress: Progress) -> None:
+            bar.update(progress.epoch - bar.n)
+            bar.set_postfix_str(
+                f"best χ²vl/N {progress.best_validation:.3f} | training {progress.active} "
+                f"stopped {progress.stopped} failed {progress.diverged}"
+            )
+
+        result = trainer.train(report)
+    return model, result
+
+
+def _replica_status(result: TrainingResult, i: int, pos_pass: bool, threshold: float) -> str:
+    status = result.status[i]
+    if status != "ok":
+        return f"failed:{status}"
+    if result.best_validation[i] >= threshold:
+        return "failed:chi2_threshold"
+    return "ok" if pos_pass else "failed:positivity"
+
+
+def write_replicas(
+    card, theory: Theory, data: FitData, model: StackedPDF, result: TrainingResult, paths: FitPaths
+) -> None:
+    """exportgrid, json and x·f at Q0 for every trained replica (each file atomic)."""
+    xf_export = evaluate(model, EXPORT_XGRID)  # (R, 196, 9)
+    xf_theory = evaluate(model, theory.xgrid)  # (R, nx, 9)
+    flavour = evolution_to_flavour(np.swapaxes(xf_export, 1, 2), theory.basis)  # (R, 14, 196)
+    alpha = ops.convert_to_numpy(model.preprocessing.alpha)
+    beta = ops.convert_to_numpy(model.preprocessing.beta)
+    loss_tensors = fit_tensors(card, theory, data)
+    pos_ok = _positivity_pass(loss_tensors, xf_theory, card.parameters.positivity.threshold)
+    seeds = replica_seeds(card.nnseed, data.replicas)
+    seconds = result.seconds
+    for i, replica in enumerate(data.replicas):
+        folder = paths.replica_dir(replica)
+        write_exportgrid(
+            folder / f"{paths.name}.exportgrid", flavour[i].T, theory.q0**2, replica
+        )
+        atomic_savez(
+            folder / PDF_Q0_FILE,
+            xf=xf_theory[i].T,
+            history_epochs=result.history.epochs,
+            history_training=result.history.training[:, i],
+            history_validation=result.history.validation[:, i],
+        )
+        info = ReplicaFitInfo(
+            preprocessing=[
+                {"fl": f.fl, "smallx": float(alpha[i, j]), "largex": float(beta[i, j]), "trainable": f.trainable}
+                for j, f in enumerate(card.fitting.basis)
+            ],
+            stop_epoch=int(result.stop_epoch[i]),
+            best_epoch=int(result.best_epoch[i]),
+            erf_tr=float(result.history.training[-1, i]),
+            erf_vl=float(result.best_validation[i]),
+            chi2=float(_replica_chi2(data, theory, xf_theory[i], i) / data.central.size),
+            pos_state="POS_PASS" if pos_ok[i] else "POS_VETO",
+            arc_lengths=arc_length(EXPORT_XGRID, flavour[i]),
+            integrability=[],
+            timing={"walltime": {"training": seconds, "per_replica": seconds / len(data.replicas)}},
+            status=_replica_status(result, i, bool(pos_ok[i]), card.parameters.threshold_chi2),
+            replica=int(replica),
+            seed=int(seeds[i]),
+        )
+        write_replica_json(paths.replica_json(replica), info)
+
+
+def _replica_chi2(data: FitData, theory: Theory, xf: np.ndarray, i: int) -> float:
+    """Experimental χ² of replica ``i``'s predictions against the (central) data."""
+    from n3fit_gpu.physics.covariance import chi2
+    from n3fit_gpu.physics.fit_data import predict
+
+    pred = np.concatenate([predict(obs, xf.T) for obs in data.observables])
+    return float(chi2(pred - data.central, data.covariance))
+
+
+def _positivity_pass(t, xf: np.ndarray, threshold: float) -> np.ndarray:
+    """Per replica: every positivity observable's Σ elu(−pred) below ``threshold``."""
+    if t.pos_rows.size == 0:
+        return np.ones(xf.shape[0], bool)
+    pred = np.einsum("nbx,rxb->rn", t.fk[t.pos_rows], xf)
+    penalty = np.where(pred < 0, -pred, 1e-7 * (np.exp(-np.maximum(pred, 0)) - 1))
+    per_obs = np.stack([penalty[:, t.pos_group == g].sum(axis=1) for g in range(len(t.pos_maxlambda))], 1)
+    return (per_obs < threshold).all(axis=1)
+
+
+def prepare_output(runcard_path: Path, output: Path, replicas: Sequence[int], resume: bool) -> tuple[FitPaths, list[int]]:
+    """Create ``<output>/<name>/``, copy the runcard, and return the replicas still to fit."""
+    name = runcard_path.stem
+    paths = FitPaths(Path(output) / name, name)
+    done = [r for r in replicas if paths.done(r)]
+    if done and not resume:
+        raise OutputError(
+            f"{paths.root} already holds replicas {done[:5]}{'…' if len(done) > 5 else ''}; "
+            "use --resume to finish that fit, or --output to write elsewhere"
+        )
+    paths.root.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(paths.root / runcard_path.name, runcard_path.read_text())
+    return paths, [r for r in replicas if r not in done]
+
+
+def run_fit(
+    card,
+    runcard_path: Path,
+    output: Path,
+    replicas: Sequence[int] | None = None,
+    resume: bool = False,
+    show_progress: bool = True,
+) -> Path:
+    """Run a whole fit; returns the fit's output folder."""
+    start = time.perf_counter()
+    set_precision(card.double_precision)
+    replicas = list(replicas or card.replica_indices)
+    paths, todo = prepare_output(Path(runcard_path), Path(output), replicas, resume)
+    theory = load_theory(card.theory.theoryid)
+    if todo:
+        data = load_fit_data(card, theory, todo)
+        model, result = train_replicas(card, theory, data, show_progress)
+        if all(s == "diverged" for s in result.status):
+            raise TrainingError(
+                "every replica diverged (NaN/Inf loss); lower parameters.optimizer.learning_rate "
+                "or set a clipnorm"
+            )
+        write_replicas(card, theory, data, model, result, paths)
+        report = {"seconds": time.perf_counter() - start, "replica_epochs": result.replica_epochs}
+    else:
+        report = {"seconds": 0.0, "replica_epochs": 0}
+    write_ensemble_outputs(card, theory, paths, replicas, report)
+    return paths.root
+

@@ -1,0 +1,188 @@
+"""Assemble what a PDF fit trains on: data after cuts matched to FK rows, covariance,
+per-replica pseudodata and training masks, positivity and integrability rows.
+
+Closure tests (NNPDF's methodology): with ``closuretest.fakedata`` the central values are
+replaced by the truth's predictions (level 0); ``fakenoise`` adds ONE draw of experimental
+noise seeded by ``filterseed`` (level 1); fitting MC replicas of those (``genrep``) is level 2.
+The truth is the analytic toy PDF of :mod:`.toy_pdf`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from n3fit_gpu.errors import RunCardError, TheoryError
+from n3fit_gpu.physics.commondata import CommonData, DatasetSpec, load_commondata
+from n3fit_gpu.physics.covariance import Covariance, build_covariance
+from n3fit_gpu.physics.cuts import apply_cuts
+from n3fit_gpu.physics.losses import Chi2Terms, FitTensors
+from n3fit_gpu.physics.pseudodata import sample_replicas, training_masks
+from n3fit_gpu.physics.theory import ObservableTheory, Theory
+from n3fit_gpu.physics.toy_pdf import toy_xf_evolution
+
+
+@dataclass(frozen=True)
+class FitData:
+    """The data side of a fit; arrays concatenate datasets in runcard order (n points)."""
+
+    datasets: tuple[CommonData, ...]
+    observables: tuple[ObservableTheory, ...]  # FK tables, rows matched to ``datasets``
+    central: np.ndarray  # (n,) data (or closure fake data) the replicas fluctuate around
+    covariance: Covariance
+    pseudodata: np.ndarray  # (R, n)
+    training_mask: np.ndarray  # (R, n) bool
+    replicas: tuple[int, ...]
+
+    @property
+    def slices(self) -> dict[str, slice]:
+        offsets = np.cumsum([0, *(cd.ndata for cd in self.datasets)])
+        return {cd.name: slice(a, b) for cd, a, b in zip(self.datasets, offsets[:-1], offsets[1:])}
+
+
+def predict(observable: ObservableTheory, xf: np.ndarray) -> np.ndarray:
+    """Predictions ``(ndata,)`` of one observable for x·f ``(nbasis, nx)`` (NumPy)."""
+    values = [np.einsum("nbx,bx->n", fk, xf) for fk in observable.fktables]
+    return values[0] / values[1] if observable.operation == "RATIO" else values[0]
+
+
+def _match_rows(cd: CommonData, obs: ObservableTheory, theory: Theory) -> ObservableTheory:
+    """Keep the FK rows of the points that survived the cuts, in the data's order."""
+    row_of = {int(i): row for row, i in enumerate(obs.data_indices)}
+    missing = [int(i) for i in cd.indices if int(i) not in row_of]
+    if missing:
+        raise TheoryError(
+            f"theory {theory.theoryid} has no FK rows for {len(missing)} points of {cd.name} "
+            f"(built with cuts {theory.cuts}); loosen datacuts no further than that, or rebuild "
+            "the theory with scripts/build_theory.py"
+        )
+    rows = np.array([row_of[int(i)] for i in cd.indices])
+    return replace(obs, fktables=tuple(fk[rows] for fk in obs.fktables), data_indices=cd.indices)
+
+
+def load_datasets(card, theory: Theory) -> tuple[tuple[CommonData, ...], tuple[ObservableTheory, ...]]:
+    """Data after the runcard's cuts, and their FK tables restricted to the same points."""
+    datasets, observables = [], []
+    for entry in card.dataset_inputs:
+        if entry.dataset not in theory.datasets:
+            raise TheoryError(
+                f"dataset {entry.dataset} is not in theory {theory.theoryid} (it has "
+                f"{', '.join(sorted(theory.datasets))}); remove it or build a theory with it"
+            )
+        spec = DatasetSpec(name=entry.dataset, variant=entry.variant, frac=entry.frac)
+        cd = apply_cuts(load_commondata(spec), card.datacuts.q2min, card.datacuts.w2min)
+        datasets.append(cd)
+        observables.append(_match_rows(cd, theory.datasets[entry.dataset], theory))
+    return tuple(datasets), tuple(observables)
+
+
+def closure_central(card, theory: Theory, datasets, observables, covariance: Covariance) -> np.ndarray:
+    """Level-0 data (truth predictions), plus level-1 noise when ``fakenoise``."""
+    truth = toy_xf_evolution(theory.xgrid, theory.basis)
+    central = np.concatenate([predict(obs, truth) for obs in observables])
+    if card.closuretest.fakenoise:
+        faked = [replace(cd, central=central[s]) for cd, s in zip(datasets, _slices(datasets))]
+        central = sample_replicas(faked, card.closuretest.filterseed, [0])[0]
+    return central
+
+
+def _slices(datasets: Sequence[CommonData]) -> list[slice]:
+    offsets = np.cumsum([0, *(cd.ndata for cd in datasets)])
+    return [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:])]
+
+
+def load_fit_data(card, theory: Theory, replicas: Sequence[int]) -> FitData:
+    """Everything data-side for the given replica indices (1-based, as in NNPDF)."""
+    if card.datacuts.t0pdfset is not None:
+        raise RunCardError(
+            "datacuts.t0pdfset is not supported yet; set it to null (experimental covariance)"
+        )
+    datasets, observables = load_datasets(card, theory)
+    covariance = build_covariance(datasets)
+    if card.closuretest.fakedata:
+        central = closure_central(card, theory, datasets, observables, covariance)
+        datasets = tuple(replace(cd, central=central[s]) for cd, s in zip(datasets, _slices(datasets)))
+    else:
+        central = np.concatenate([cd.central for cd in datasets])
+    if card.genrep:
+        pseudodata = sample_replicas(datasets, card.mcseed, replicas)
+    else:
+        pseudodata = np.repeat(central[None, :], len(replicas), axis=0)
+    masks = training_masks(
+        [cd.ndata for cd in datasets],
+        [e.frac for e in card.dataset_inputs],
+        card.trvlseed,
+        replicas,
+        card.same_trvl_per_replica,
+    )
+    return FitData(
+        datasets=datasets,
+        observables=observables,
+        central=central,
+        covariance=covariance,
+        pseudodata=pseudodata,
+        training_mask=masks,
+        replicas=tuple(replicas),
+    )
+
+
+def _constraint_rows(
+    entries, available, kind: str, theory: Theory, start: int
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    tables, rows, groups, maxlambda = [], [], [], []
+    for g, entry in enumerate(entries):
+        if entry.dataset not in available:
+            raise TheoryError(
+                f"{kind} observable {entry.dataset} is not in theory {theory.theoryid}; "
+                f"available: {', '.join(sorted(available))}"
+            )
+        fk = available[entry.dataset].fktables[0]
+        tables.append(fk)
+        rows.append(np.arange(start, start + fk.shape[0]))
+        groups.append(np.full(fk.shape[0], g))
+        maxlambda.append(entry.maxlambda)
+        start += fk.shape[0]
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, int)  # noqa: E731
+    return tables, cat(rows), cat(groups), np.asarray(maxlambda, dtype=float)
+
+
+def fit_tensors(card, theory: Theory, data: FitData) -> FitTensors:
+    """Stack every FK row of the fit and precompute the per-replica χ² terms."""
+    tables, numerator, denominator, is_ratio = [], [], [], []
+    start = 0
+    for obs in data.observables:
+        n = obs.fktables[0].shape[0]
+        tables.extend(obs.fktables)
+        numerator.append(np.arange(start, start + n))
+        ratio = obs.operation == "RATIO"
+        denominator.append(np.arange(start + n, start + 2 * n) if ratio else np.arange(start, start + n))
+        is_ratio.append(np.full(n, ratio))
+        start += n * len(obs.fktables)
+    pos_tables, pos_rows, pos_group, pos_max = _constraint_rows(
+        card.positivity.posdatasets, theory.positivity, "positivity", theory, start
+    )
+    start += sum(t.shape[0] for t in pos_tables)
+    int_tables, int_rows, int_group, int_max = _constraint_rows(
+        card.integrability.integdatasets, theory.integrability, "integrability", theory, start
+    )
+    cov = data.covariance
+    mask = data.training_mask
+    return FitTensors(
+        fk=np.concatenate(tables + pos_tables + int_tables),
+        numerator=np.concatenate(numerator),
+        denominator=np.concatenate(denominator),
+        is_ratio=np.concatenate(is_ratio),
+        pseudodata=data.pseudodata,
+        cov_diag=cov.diag,
+        cov_sys=cov.sys,
+        training=Chi2Terms.build(cov.diag, cov.sys, mask),
+        validation=Chi2Terms.build(cov.diag, cov.sys, ~mask),
+        pos_rows=pos_rows,
+        pos_group=pos_group,
+        pos_maxlambda=pos_max,
+        integ_rows=int_rows,
+        integ_group=int_group,
+        integ_maxlambda=int_max,
+    )

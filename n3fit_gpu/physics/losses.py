@@ -1,0 +1,175 @@
+"""The PDF fit's per-replica losses: FK convolution, χ², positivity and integrability.
+
+All FK rows of the fit (data, ratio denominators, positivity, integrability) are stacked into
+one ``(rows, 9, nx)`` tensor, so one einsum ``"nbx,rxb->rn"`` gives every prediction of every
+replica per epoch.
+
+χ² on each replica's own training subset. Replica ``r`` has its own training mask ``m_r``, so
+the inverse of the covariance restricted to its training points differs per replica. With the
+covariance in low-rank form ``C = D + A Aᵀ`` (``D`` diagonal, ``A`` the ``k`` correlated
+systematics), Woodbury gives it exactly::
+
+    χ²_r = Σ_i m_ri e_ri² / D_i  −  z_rᵀ M_r z_r,   z_r = Aᵀ (m_r e_r / D),
+    M_r = (I_k + Aᵀ diag(m_r / D) A)⁻¹   (precomputed, (R, k, k))
+
+which costs ``O(R n k)`` per epoch and ``R k²`` memory, instead of ``R n²`` for dense
+per-replica inverses (1,000 replicas × 1,250 points: 6 GB dense vs ~0.2 GB here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from keras import ops
+
+from n3fit_gpu.ensemble.engine import Losses
+
+
+def woodbury_inverses(diag: np.ndarray, sys: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """``M_r = (I + Aᵀ diag(m_r/D) A)⁻¹`` for every row of ``masks`` ``(R, n)`` → ``(R, k, k)``."""
+    k = sys.shape[1]
+    scaled = masks[:, :, None] * (sys / diag[:, None])[None]  # (R, n, k)
+    gram = np.einsum("rnk,nl->rkl", scaled, sys) + np.eye(k)[None]
+    return np.linalg.inv(gram)
+
+
+@dataclass(frozen=True)
+class Chi2Terms:
+    """Constants of one masked χ² (NumPy; converted to tensors by :class:`PDFLoss`)."""
+
+    mask: np.ndarray  # (R, n) float 0/1
+    inverses: np.ndarray  # (R, k, k)
+
+    @classmethod
+    def build(cls, diag: np.ndarray, sys: np.ndarray, mask: np.ndarray) -> "Chi2Terms":
+        mask = mask.astype(float)
+        return cls(mask=mask, inverses=woodbury_inverses(diag, sys, mask))
+
+
+def masked_chi2(residual, mask, inverses, inv_diag, sys):
+    """χ² per replica of ``residual`` ``(R, n)`` on the points where ``mask`` is 1."""
+    weighted = mask * residual * inv_diag
+    z = ops.einsum("rn,nk->rk", weighted, sys)
+    return ops.sum(weighted * residual, axis=1) - ops.einsum("rk,rkl,rl->r", z, inverses, z)
+
+
+@dataclass(frozen=True)
+class FitTensors:
+    """Everything the loss needs, as NumPy arrays (shapes: R replicas, n data, p constraints).
+
+    ``fk`` stacks all FK rows; ``numerator``/``denominator`` index the rows of each data point
+    (``denominator`` only used where ``is_ratio``); ``pos_rows``/``integ_rows`` index the
+    constraint rows with ``pos_group``/``integ_group`` naming their observable.
+    """
+
+    fk: np.ndarray  # (rows, nb, nx)
+    numerator: np.ndarray  # (n,)
+    denominator: np.ndarray  # (n,)
+    is_ratio: np.ndarray  # (n,) bool
+    pseudodata: np.ndarray  # (R, n)
+    cov_diag: np.ndarray  # (n,)
+    cov_sys: np.ndarray  # (n, k)
+    training: Chi2Terms
+    validation: Chi2Terms
+    pos_rows: np.ndarray  # (p,)
+    pos_group: np.ndarray  # (p,) int observable index
+    pos_maxlambda: np.ndarray  # (n_pos_obs,)
+    integ_rows: np.ndarray
+    integ_group: np.ndarray
+    integ_maxlambda: np.ndarray
+
+
+@dataclass(frozen=True)
+class PenaltySchedule:
+    """λ(epoch) = min(initial · multiplier^⌊epoch/100⌋, maxlambda), per constraint observable.
+
+    ``multiplier=None`` chooses, per observable, the factor that reaches ``maxlambda`` at the
+    last epoch (NNPDF's default).
+    """
+
+    initial: float
+    multiplier: float | None
+    epochs: int
+
+    def factors(self, maxlambda: np.ndarray) -> np.ndarray:
+        if self.multiplier is not None:
+            return np.full_like(maxlambda, self.multiplier, dtype=float)
+        steps = max(self.epochs // 100, 1)
+        return (np.maximum(maxlambda, self.initial) / self.initial) ** (1.0 / steps)
+
+    def lambdas(self, epoch, maxlambda: np.ndarray, dtype):
+        growth = ops.cast(self.factors(maxlambda), dtype)
+        steps = ops.cast(epoch // 100, dtype)
+        return ops.minimum(self.initial * ops.power(growth, steps), ops.cast(maxlambda, dtype))
+
+
+class PDFLoss:
+    """``loss(xf, epoch) -> Losses`` for the stacked PDF model's output ``xf`` ``(R, nx, 9)``.
+
+    objective = χ²_tr + Σ λ_pos·Σ elu(−pos) + Σ λ_int·Σ integ²; validation = χ²_vl / N_vl
+    (χ²_tr / N_tr for a replica without validation points); an epoch is acceptable when
+    positivity holds (Σ elu(−pos) < ``pos_threshold`` for every observable) and
+    ``validation < threshold_chi2``.
+    """
+
+    def __init__(
+        self,
+        t: FitTensors,
+        positivity: PenaltySchedule,
+        integrability: PenaltySchedule,
+        pos_threshold: float,
+        threshold_chi2: float,
+        dtype: str,
+    ):
+        c = lambda a, dt=dtype: ops.convert_to_tensor(np.asarray(a), dtype=dt)  # noqa: E731
+        self.fk = c(t.fk)
+        self.numerator, self.denominator = c(t.numerator, "int32"), c(t.denominator, "int32")
+        self.is_ratio = c(t.is_ratio, "bool")
+        self.pseudodata = c(t.pseudodata)
+        self.inv_diag, self.sys = c(1.0 / t.cov_diag), c(t.cov_sys)
+        self.tr_mask, self.tr_inv = c(t.training.mask), c(t.training.inverses)
+        self.vl_mask, self.vl_inv = c(t.validation.mask), c(t.validation.inverses)
+        self.n_tr = c(np.maximum(t.training.mask.sum(axis=1), 1))
+        n_vl = t.validation.mask.sum(axis=1)
+        self.has_vl = c(n_vl > 0, "bool")
+        self.n_vl = c(np.maximum(n_vl, 1))
+        self.pos_rows, self.integ_rows = c(t.pos_rows, "int32"), c(t.integ_rows, "int32")
+        self.pos_onehot = c(np.eye(len(t.pos_maxlambda))[t.pos_group].T)  # (obs, p)
+        self.integ_onehot = c(np.eye(len(t.integ_maxlambda))[t.integ_group].T)
+        self.pos_maxlambda, self.integ_maxlambda = t.pos_maxlambda, t.integ_maxlambda
+        self.positivity, self.integrability = positivity, integrability
+        self.pos_threshold, self.threshold_chi2 = pos_threshold, threshold_chi2
+        self.dtype = dtype
+
+    def predictions(self, xf):
+        """Data predictions ``(R, n)`` and all FK rows ``(R, rows)``."""
+        rows = ops.einsum("nbx,rxb->rn", self.fk, xf)
+        num = ops.take(rows, self.numerator, axis=1)
+        den = ops.take(rows, self.denominator, axis=1)
+        return ops.where(self.is_ratio, num / ops.where(self.is_ratio, den, 1.0), num), rows
+
+    def __call__(self, xf, epoch) -> Losses:
+        pred, rows = self.predictions(xf)
+        residual = pred - self.pseudodata
+        chi2_tr = masked_chi2(residual, self.tr_mask, self.tr_inv, self.inv_diag, self.sys)
+        chi2_vl = masked_chi2(residual, self.vl_mask, self.vl_inv, self.inv_diag, self.sys)
+        tr_norm = chi2_tr / self.n_tr
+        validation = ops.where(self.has_vl, chi2_vl / self.n_vl, tr_norm)
+
+        objective = chi2_tr
+        acceptable = validation < self.threshold_chi2
+        if self.pos_maxlambda.size:
+            pos = ops.elu(-ops.take(rows, self.pos_rows, axis=1), alpha=1e-7)
+            per_obs = ops.einsum("rp,op->ro", pos, self.pos_onehot)
+            lam = self.positivity.lambdas(epoch, self.pos_maxlambda, self.dtype)
+            objective = objective + ops.sum(per_obs * lam[None, :], axis=1)
+            acceptable = ops.logical_and(acceptable, ops.all(per_obs < self.pos_threshold, axis=1))
+        if self.integ_maxlambda.size:
+            integ = ops.square(ops.take(rows, self.integ_rows, axis=1))
+            per_obs = ops.einsum("rp,op->ro", integ, self.integ_onehot)
+            lam = self.integrability.lambdas(epoch, self.integ_maxlambda, self.dtype)
+            objective = objective + ops.sum(per_obs * lam[None, :], axis=1)
+        return Losses(
+            objective=objective, validation=validation, acceptable=acceptable, training=tr_norm
+        )
