@@ -96,7 +96,9 @@ def train_replicas(card, theory: Theory, data: FitData, show_progress: bool = Tr
         dtype=floatx,
     )
     r = len(data.replicas)
-    clip = None if p.optimizer.clipnorm is None else ops.full((r,), p.optimizer.clipnorm, dtype=floatx)
+    clip = (
+        None if p.optimizer.clipnorm is None else ops.full((r,), p.optimizer.clipnorm, dtype=floatx)
+    )
     optimizer = make_optimizer(
         p.optimizer.optimizer_name, ops.full((r,), p.optimizer.learning_rate, dtype=floatx), clip
     )
@@ -106,7 +108,9 @@ def train_replicas(card, theory: Theory, data: FitData, show_progress: bool = Tr
         optimizer=optimizer,
         epochs_per_call=min(100, p.epochs),
     )
-    trainer = EnsembleTrainer(model, ops.convert_to_tensor(theory.xgrid, dtype=floatx), loss, settings)
+    trainer = EnsembleTrainer(
+        model, ops.convert_to_tensor(theory.xgrid, dtype=floatx), loss, settings
+    )
     with tqdm(total=p.epochs, unit="epoch", disable=not show_progress, desc="fit") as bar:
 
         def report(progress: Progress) -> None:
@@ -144,9 +148,7 @@ def write_replicas(
     seconds = result.seconds
     for i, replica in enumerate(data.replicas):
         folder = paths.replica_dir(replica)
-        write_exportgrid(
-            folder / f"{paths.name}.exportgrid", flavour[i].T, theory.q0**2, replica
-        )
+        write_exportgrid(folder / f"{paths.name}.exportgrid", flavour[i].T, theory.q0**2, replica)
         atomic_savez(
             folder / PDF_Q0_FILE,
             xf=xf_theory[i].T,
@@ -156,7 +158,12 @@ def write_replicas(
         )
         info = ReplicaFitInfo(
             preprocessing=[
-                {"fl": f.fl, "smallx": float(alpha[i, j]), "largex": float(beta[i, j]), "trainable": f.trainable}
+                {
+                    "fl": f.fl,
+                    "smallx": float(alpha[i, j]),
+                    "largex": float(beta[i, j]),
+                    "trainable": f.trainable,
+                }
                 for j, f in enumerate(card.fitting.basis)
             ],
             stop_epoch=int(result.stop_epoch[i]),
@@ -190,11 +197,15 @@ def _positivity_pass(t, xf: np.ndarray, threshold: float) -> np.ndarray:
         return np.ones(xf.shape[0], bool)
     pred = np.einsum("nbx,rxb->rn", t.fk[t.pos_rows], xf)
     penalty = np.where(pred < 0, -pred, 1e-7 * (np.exp(-np.maximum(pred, 0)) - 1))
-    per_obs = np.stack([penalty[:, t.pos_group == g].sum(axis=1) for g in range(len(t.pos_maxlambda))], 1)
+    per_obs = np.stack(
+        [penalty[:, t.pos_group == g].sum(axis=1) for g in range(len(t.pos_maxlambda))], 1
+    )
     return (per_obs < threshold).all(axis=1)
 
 
-def prepare_output(runcard_path: Path, output: Path, replicas: Sequence[int], resume: bool) -> tuple[FitPaths, list[int]]:
+def prepare_output(
+    runcard_path: Path, output: Path, replicas: Sequence[int], resume: bool
+) -> tuple[FitPaths, list[int]]:
     """Create ``<output>/<name>/``, copy the runcard, and return the replicas still to fit."""
     name = runcard_path.stem
     paths = FitPaths(Path(output) / name, name)
@@ -237,4 +248,3 @@ def run_fit(
         report = {"seconds": 0.0, "replica_epochs": 0}
     write_ensemble_outputs(card, theory, paths, replicas, report)
     return paths.root
-

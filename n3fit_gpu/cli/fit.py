@@ -28,7 +28,11 @@ def _replica_range(text: str | None) -> list[int] | None:
 @click.argument("runcard", type=click.Path(path_type=Path))
 @click.option("--replicas", "-r", help="How many replicas (e.g. 10) or which (e.g. 11-20).")
 @click.option(
-    "--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("output"),
+    show_default=True,
     help="Folder for results; the fit goes to OUTPUT/<runcard name>/.",
 )
 @click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]), help="Keras backend.")

@@ -77,8 +77,10 @@ def set_precision(double: bool) -> str:
     return floatx
 
 
-def value_and_grad(fn: Callable[..., tuple[Any, Any]]) -> Callable[..., tuple[tuple[Any, Any], list]]:
-    """Wrap ``fn(params, *args) -> (scalar, aux)`` into ``f(params, *args) -> ((scalar, aux), grads)``."""
+def value_and_grad(
+    fn: Callable[..., tuple[Any, Any]],
+) -> Callable[..., tuple[tuple[Any, Any], list]]:
+    """Wrap ``fn(params, *args) -> (scalar, aux)`` to also return the gradients w.r.t. params."""
     backend = current_backend()
     if backend == "jax":
         import jax

@@ -175,7 +175,9 @@ class EnsembleTrainer:
         self.replicas = int(model.trainable_variables[0].shape[0])
         for var in model.trainable_variables:
             if int(var.shape[0]) != self.replicas:
-                raise ValueError(f"variable {var.path} has no leading replica axis of {self.replicas}")
+                raise ValueError(
+                    f"variable {var.path} has no leading replica axis of {self.replicas}"
+                )
         self._non_trainable = [v.value for v in model.non_trainable_variables]
         self._constraints = [v.constraint for v in model.trainable_variables]
         self._value_and_grad = backend.value_and_grad(self._objective)
@@ -209,7 +211,9 @@ class EnsembleTrainer:
         stall = ops.where(improved, 0, ops.where(counted, s.stall + 1, s.stall))
 
         safe_grads = [_select(active, g, ops.zeros_like(g)) for g in grads]
-        new_params, new_opt = self.settings.optimizer.apply(safe_grads, s.params, s.opt_state, s.epoch)
+        new_params, new_opt = self.settings.optimizer.apply(
+            safe_grads, s.params, s.opt_state, s.epoch
+        )
         params = []
         for p_new, p_old, constraint in zip(new_params, s.params, self._constraints):
             if constraint is not None:
@@ -229,7 +233,8 @@ class EnsembleTrainer:
             best_epoch=best_epoch,
             stall=stall,
             active=ops.logical_and(
-                ops.logical_and(active, ops.logical_not(stop_now)), s.epoch + 1 < self.settings.epochs
+                ops.logical_and(active, ops.logical_not(stop_now)),
+                s.epoch + 1 < self.settings.epochs,
             ),
             diverged=diverged,
             stop_epoch=ops.where(
@@ -252,7 +257,9 @@ class EnsembleTrainer:
 
     # -- driver ------------------------------------------------------------------------------
     def _initial_state(self, active: Sequence[bool] | None) -> _State:
-        params = tuple(ops.copy(v.value) for v in self.model.trainable_variables)  # tensors, not variables
+        params = tuple(
+            ops.copy(v.value) for v in self.model.trainable_variables
+        )  # tensors, not variables
         r = self.replicas
         dtype = params[0].dtype
         inf = ops.full((r,), np.inf, dtype=dtype)
@@ -320,7 +327,9 @@ class EnsembleTrainer:
             best_validation=ops.convert_to_numpy(state.best_validation),
             diverged=ops.convert_to_numpy(state.diverged),
             history=TrainingHistory(
-                epochs=np.asarray(epochs), training=np.asarray(tr_hist), validation=np.asarray(vl_hist)
+                epochs=np.asarray(epochs),
+                training=np.asarray(tr_hist),
+                validation=np.asarray(vl_hist),
             ),
             seconds=time.perf_counter() - start,
             epochs_run=done,

@@ -45,9 +45,7 @@ def _draw(name: str, rng: np.random.Generator, fan_in: int, fan_out: int) -> np.
         return rng.normal(0.0, 0.05, shape)
     if name == "random_uniform":
         return rng.uniform(-0.05, 0.05, shape)
-    raise RunCardError(
-        f"unknown initializer '{name}'; use one of {', '.join(INITIALIZERS)}"
-    )
+    raise RunCardError(f"unknown initializer '{name}'; use one of {', '.join(INITIALIZERS)}")
 
 
 INITIALIZERS = (
@@ -77,7 +75,12 @@ def stacked_kernel(
         Distinguishes the layers of one network.
     """
     blocks = [
-        _draw(name, np.random.default_rng(np.random.SeedSequence([int(s), layer_key])), fan_in, fan_out)
+        _draw(
+            name,
+            np.random.default_rng(np.random.SeedSequence([int(s), layer_key])),
+            fan_in,
+            fan_out,
+        )
         for s in seeds
     ]
     return np.stack(blocks)

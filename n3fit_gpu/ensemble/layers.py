@@ -76,7 +76,9 @@ class StackedDense(keras.layers.Layer):
         self.kernel = self.add_weight(
             shape=kernel.shape, initializer=FixedValue(kernel), name="kernel"
         )
-        self.bias = self.add_weight(shape=(self.replicas, self.units), initializer="zeros", name="bias")
+        self.bias = self.add_weight(
+            shape=(self.replicas, self.units), initializer="zeros", name="bias"
+        )
 
     def call(self, inputs):
         if len(inputs.shape) == 2:
@@ -109,7 +111,13 @@ def stacked_network(
     dtype = keras.config.floatx()
     return [
         StackedDense(
-            n, seeds, key, activation=act, kernel_initializer=initializer, name=f"dense_{key}", dtype=dtype
+            n,
+            seeds,
+            key,
+            activation=act,
+            kernel_initializer=initializer,
+            name=f"dense_{key}",
+            dtype=dtype,
         )
         for key, (n, act) in enumerate(zip(nodes, activations, strict=True))
     ]

@@ -67,7 +67,9 @@ class ReplicaOptimizer:
     def init_globals(self, dtype) -> tuple:
         return ()
 
-    def apply(self, grads: Sequence, params: Sequence, state: tuple, iteration) -> tuple[list, tuple]:
+    def apply(
+        self, grads: Sequence, params: Sequence, state: tuple, iteration
+    ) -> tuple[list, tuple]:
         """One update of every variable. ``iteration`` counts from 0. Returns (params, state)."""
         if self.clipnorm is not None:
             grads = [clip_by_replica_norm(g, self.clipnorm) for g in grads]
@@ -184,7 +186,5 @@ def make_optimizer(name: str, learning_rate, clipnorm=None) -> ReplicaOptimizer:
     """Build a per-replica optimizer from its NNPDF runcard name (case-insensitive)."""
     by_lower = {k.lower(): v for k, v in OPTIMIZERS.items()}
     if name.lower() not in by_lower:
-        raise RunCardError(
-            f"unknown optimizer '{name}'; use one of {', '.join(OPTIMIZERS)}"
-        )
+        raise RunCardError(f"unknown optimizer '{name}'; use one of {', '.join(OPTIMIZERS)}")
     return by_lower[name.lower()](learning_rate, clipnorm)

@@ -33,11 +33,17 @@ def _chi2_table(card, theory: Theory, xf: np.ndarray) -> dict[str, dict[str, flo
         cov = build_covariance([cd])
         per_replica = [chi2(predict(obs, r) - cd.central, cov) / cd.ndata for r in xf]
         central = chi2(predict(obs, xf.mean(axis=0)) - cd.central, cov) / cd.ndata
-        table[cd.name] = {"ndata": cd.ndata, "central": float(central), "replica_mean": float(np.mean(per_replica))}
+        table[cd.name] = {
+            "ndata": cd.ndata,
+            "central": float(central),
+            "replica_mean": float(np.mean(per_replica)),
+        }
     return table
 
 
-def write_ensemble_outputs(card, theory: Theory, paths, replicas: Sequence[int], report: dict) -> None:
+def write_ensemble_outputs(
+    card, theory: Theory, paths, replicas: Sequence[int], report: dict
+) -> None:
     """summary.json, LHAPDF6 set and plots from the replicas in ``paths`` (those that exist)."""
     infos = {r: read_replica_json(paths.replica_json(r)) for r in replicas if paths.done(r)}
     good = [r for r, info in infos.items() if info.status == "ok"]
@@ -86,7 +92,9 @@ def _write_plots(card, theory: Theory, paths, xf, loaded, chi2_table) -> None:
     keep = [EXPORT_LABELS.index(k) for k in ("GLUON", "U", "D", "UBAR", "DBAR", "S", "C")]
     truth = None
     if card.closuretest.fakedata:
-        truth = evolution_to_flavour(toy_xf_evolution(theory.xgrid, theory.basis), theory.basis)[keep]
+        truth = evolution_to_flavour(toy_xf_evolution(theory.xgrid, theory.basis), theory.basis)[
+            keep
+        ]
     plot_pdf_bands(
         plots / "pdf_q0.png",
         theory.xgrid,

@@ -62,7 +62,9 @@ def _match_rows(cd: CommonData, obs: ObservableTheory, theory: Theory) -> Observ
     return replace(obs, fktables=tuple(fk[rows] for fk in obs.fktables), data_indices=cd.indices)
 
 
-def load_datasets(card, theory: Theory) -> tuple[tuple[CommonData, ...], tuple[ObservableTheory, ...]]:
+def load_datasets(
+    card, theory: Theory
+) -> tuple[tuple[CommonData, ...], tuple[ObservableTheory, ...]]:
     """Data after the runcard's cuts, and their FK tables restricted to the same points."""
     datasets, observables = [], []
     for entry in card.dataset_inputs:
@@ -78,7 +80,9 @@ def load_datasets(card, theory: Theory) -> tuple[tuple[CommonData, ...], tuple[O
     return tuple(datasets), tuple(observables)
 
 
-def closure_central(card, theory: Theory, datasets, observables, covariance: Covariance) -> np.ndarray:
+def closure_central(
+    card, theory: Theory, datasets, observables, covariance: Covariance
+) -> np.ndarray:
     """Level-0 data (truth predictions), plus level-1 noise when ``fakenoise``."""
     truth = toy_xf_evolution(theory.xgrid, theory.basis)
     central = np.concatenate([predict(obs, truth) for obs in observables])
@@ -103,7 +107,9 @@ def load_fit_data(card, theory: Theory, replicas: Sequence[int]) -> FitData:
     covariance = build_covariance(datasets)
     if card.closuretest.fakedata:
         central = closure_central(card, theory, datasets, observables, covariance)
-        datasets = tuple(replace(cd, central=central[s]) for cd, s in zip(datasets, _slices(datasets)))
+        datasets = tuple(
+            replace(cd, central=central[s]) for cd, s in zip(datasets, _slices(datasets))
+        )
     else:
         central = np.concatenate([cd.central for cd in datasets])
     if card.genrep:
@@ -157,7 +163,9 @@ def fit_tensors(card, theory: Theory, data: FitData) -> FitTensors:
         tables.extend(obs.fktables)
         numerator.append(np.arange(start, start + n))
         ratio = obs.operation == "RATIO"
-        denominator.append(np.arange(start + n, start + 2 * n) if ratio else np.arange(start, start + n))
+        denominator.append(
+            np.arange(start + n, start + 2 * n) if ratio else np.arange(start, start + n)
+        )
         is_ratio.append(np.full(n, ratio))
         start += n * len(obs.fktables)
     pos_tables, pos_rows, pos_group, pos_max = _constraint_rows(

@@ -42,7 +42,7 @@ class Chi2Terms:
     inverses: np.ndarray  # (R, k, k)
 
     @classmethod
-    def build(cls, diag: np.ndarray, sys: np.ndarray, mask: np.ndarray) -> "Chi2Terms":
+    def build(cls, diag: np.ndarray, sys: np.ndarray, mask: np.ndarray) -> Chi2Terms:
         mask = mask.astype(float)
         return cls(mask=mask, inverses=woodbury_inverses(diag, sys, mask))
 

@@ -59,7 +59,9 @@ class StackedPDF(keras.layers.Layer):
         self.fk_basis = tuple(fk_basis)
         self.sum_rules = sum_rules
         self.network = stacked_network(nodes, activations, seeds, initializer)
-        self.preprocessing = Preprocessing(basis, seeds, name="preprocessing", dtype=kwargs.get("dtype"))
+        self.preprocessing = Preprocessing(
+            basis, seeds, name="preprocessing", dtype=kwargs.get("dtype")
+        )
         self.rotation = rotation_matrix(fitted, self.fk_basis)
         self.quad_x, self.quad_w = integration_grid()
 

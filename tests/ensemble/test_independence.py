@@ -24,7 +24,9 @@ def test_stacked_equals_sequential(float64, optimizer):
     for r, single in enumerate(alone):
         assert stacked.stop_epoch[r] == single.stop_epoch[0]
         assert stacked.best_epoch[r] == single.best_epoch[0]
-        np.testing.assert_allclose(stacked.best_validation[r], single.best_validation[0], rtol=1e-10)
+        np.testing.assert_allclose(
+            stacked.best_validation[r], single.best_validation[0], rtol=1e-10
+        )
         for w_stacked, w_single in zip(stacked.weights, single.weights):
             np.testing.assert_allclose(w_stacked[r], w_single[0], rtol=0, atol=1e-10)
 

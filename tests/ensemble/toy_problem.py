@@ -20,9 +20,9 @@ MAX_REPLICAS = 4
 X = np.linspace(-2.0, 2.0, N_POINTS)[:, None]
 _rng = np.random.default_rng(12345)
 # replica r fits its own noisy target, on its own training mask
-TARGETS = np.sin(2 * X[:, 0])[None, :] * (1 + np.arange(MAX_REPLICAS))[:, None] + 0.2 * _rng.standard_normal(
-    (MAX_REPLICAS, N_POINTS)
-)
+TARGETS = np.sin(2 * X[:, 0])[None, :] * (1 + np.arange(MAX_REPLICAS))[
+    :, None
+] + 0.2 * _rng.standard_normal((MAX_REPLICAS, N_POINTS))
 MASKS = _rng.random((MAX_REPLICAS, N_POINTS)) < 0.7
 LEARNING_RATES = np.array([0.01, 0.004, 0.02, 0.008])
 CLIPNORMS = np.array([0.5, 1.0, 2.0, 0.1])

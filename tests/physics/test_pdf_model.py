@@ -21,7 +21,9 @@ EVOL_RANGES = {
 
 def make_model(seeds, sum_rules="ALL"):
     basis = [FlavourPreprocessing(fl, lo, hi) for fl, (lo, hi) in EVOL_RANGES.items()]
-    model = StackedPDF(seeds, [25, 20, 8], ["tanh", "tanh", "linear"], "glorot_normal", basis, BASIS, sum_rules)
+    model = StackedPDF(
+        seeds, [25, 20, 8], ["tanh", "tanh", "linear"], "glorot_normal", basis, BASIS, sum_rules
+    )
     model.build((10,))
     return model
 
