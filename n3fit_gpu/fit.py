@@ -57,8 +57,11 @@ def replica_seeds(base: int, replicas: Sequence[int]) -> list[int]:
     return [int(np.random.SeedSequence([base, r]).generate_state(1)[0]) for r in replicas]
 
 
-def build_model(card, theory: Theory, replicas: Sequence[int]) -> StackedPDF:
-    """The stacked PDF model for the given replicas, built (weights initialised)."""
+def build_model(card, theory: Theory, replicas: Sequence[int], **options) -> StackedPDF:
+    """The stacked PDF model for the given replicas, built (weights initialised).
+
+    ``options`` go to :class:`StackedPDF` (e.g. ``layer_class``).
+    """
     p = card.parameters
     basis = [
         FlavourPreprocessing(f.fl, tuple(f.smallx), tuple(f.largex), f.trainable)
@@ -73,6 +76,7 @@ def build_model(card, theory: Theory, replicas: Sequence[int]) -> StackedPDF:
         fk_basis=theory.basis,
         sum_rules=card.fitting.sum_rules,
         dtype=keras.config.floatx(),
+        **options,
     )
     model.build((len(theory.xgrid),))
     return model
@@ -82,11 +86,13 @@ def _schedule(settings, epochs: int) -> PenaltySchedule:
     return PenaltySchedule(settings.initial, settings.multiplier, epochs)
 
 
-def train_replicas(card, theory: Theory, data: FitData, show_progress: bool = True):
-    """Train the replicas of ``data`` stacked; returns (model, TrainingResult)."""
+def make_trainer(
+    card, theory: Theory, data: FitData, **model_options
+) -> tuple[StackedPDF, EnsembleTrainer]:
+    """The stacked model and its trainer for the replicas of ``data`` (nothing trained yet)."""
     p = card.parameters
     floatx = keras.config.floatx()
-    model = build_model(card, theory, data.replicas)
+    model = build_model(card, theory, data.replicas, **model_options)
     loss = PDFLoss(
         fit_tensors(card, theory, data),
         positivity=_schedule(p.positivity, p.epochs),
@@ -111,7 +117,14 @@ def train_replicas(card, theory: Theory, data: FitData, show_progress: bool = Tr
     trainer = EnsembleTrainer(
         model, ops.convert_to_tensor(theory.xgrid, dtype=floatx), loss, settings
     )
-    with tqdm(total=p.epochs, unit="epoch", disable=not show_progress, desc="fit") as bar:
+    return model, trainer
+
+
+def train_replicas(card, theory: Theory, data: FitData, show_progress: bool = True):
+    """Train the replicas of ``data`` stacked; returns (model, TrainingResult)."""
+    model, trainer = make_trainer(card, theory, data)
+    epochs = card.parameters.epochs
+    with tqdm(total=epochs, unit="epoch", disable=not show_progress, desc="fit") as bar:
 
         def report(progress: Progress) -> None:
             bar.update(progress.epoch - bar.n)
@@ -227,13 +240,18 @@ def run_fit(
     replicas: Sequence[int] | None = None,
     resume: bool = False,
     show_progress: bool = True,
+    theory_path: Path | None = None,
 ) -> Path:
-    """Run a whole fit; returns the fit's output folder."""
+    """Run a whole fit; returns the fit's output folder.
+
+    ``theory_path`` replaces the runcard's ``theory.theoryid`` by a theory directory built
+    with ``scripts/build_theory.py``.
+    """
     start = time.perf_counter()
     set_precision(card.double_precision)
     replicas = list(replicas or card.replica_indices)
     paths, todo = prepare_output(Path(runcard_path), Path(output), replicas, resume)
-    theory = load_theory(card.theory.theoryid)
+    theory = load_theory(path=theory_path) if theory_path else load_theory(card.theory.theoryid)
     if todo:
         data = load_fit_data(card, theory, todo)
         model, result = train_replicas(card, theory, data, show_progress)

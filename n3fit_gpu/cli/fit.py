@@ -37,10 +37,14 @@ def _replica_range(text: str | None) -> list[int] | None:
 )
 @click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]), help="Keras backend.")
 @click.option("--seed", type=int, help="Override nnseed, mcseed and trvlseed at once.")
+@click.option(
+    "--theory", type=click.Path(path_type=Path),
+    help="A theory folder from scripts/build_theory.py, instead of the runcard's theoryid.",
+)
 @click.option("--resume", is_flag=True, help="Skip replicas already written; fit the rest.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @one_line_errors
-def main(runcard, replicas, output, backend, seed, resume, quiet):
+def main(runcard, replicas, output, backend, seed, theory, resume, quiet):
     """Fit an ensemble of PDF replicas, all stacked in ONE Keras model.
 
     RUNCARD is an NNPDF-style YAML file (see runcards/quickstart.yml). Each replica is
@@ -72,5 +76,7 @@ def main(runcard, replicas, output, backend, seed, resume, quiet):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from n3fit_gpu.fit import run_fit  # imports keras: only after the backend is chosen
 
-    folder = run_fit(card, runcard, output, _replica_range(replicas) or None, resume, not quiet)
+    folder = run_fit(
+        card, runcard, output, _replica_range(replicas), resume, not quiet, theory_path=theory
+    )
     click.echo(f"fit written to {folder}")

@@ -98,11 +98,28 @@ class StackedDense(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="n3fit_gpu")
+class UnrolledDense(StackedDense):
+    """Same weights as :class:`StackedDense`, computed as R separate matmuls.
+
+    This is NNPDF's current architecture (R separate Dense networks in one model); it exists
+    as the baseline of ``scripts/benchmark.py``, to measure what batching the replica axis buys.
+    """
+
+    def call(self, inputs):
+        outs = []
+        for r in range(self.replicas):
+            x = inputs if len(inputs.shape) == 2 else inputs[r]
+            outs.append(ops.matmul(x, self.kernel[r]) + self.bias[r])
+        return self.activation(ops.stack(outs))
+
+
 def stacked_network(
     nodes: Sequence[int],
     activations: Sequence[str],
     seeds: Sequence[int],
     initializer: str = "glorot_normal",
+    layer_class: type[StackedDense] = StackedDense,
 ) -> list[StackedDense]:
     """The layers of a replica-stacked fully connected network (e.g. 25-20-8, tanh-tanh-linear).
 
@@ -110,7 +127,7 @@ def stacked_network(
     """
     dtype = keras.config.floatx()
     return [
-        StackedDense(
+        layer_class(
             n,
             seeds,
             key,

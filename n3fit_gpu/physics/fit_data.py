@@ -68,13 +68,13 @@ def load_datasets(
     """Data after the runcard's cuts, and their FK tables restricted to the same points."""
     datasets, observables = [], []
     for entry in card.dataset_inputs:
+        spec = DatasetSpec(name=entry.dataset, variant=entry.variant, frac=entry.frac)
+        cd = apply_cuts(load_commondata(spec), card.datacuts.q2min, card.datacuts.w2min)
         if entry.dataset not in theory.datasets:
             raise TheoryError(
                 f"dataset {entry.dataset} is not in theory {theory.theoryid} (it has "
                 f"{', '.join(sorted(theory.datasets))}); remove it or build a theory with it"
             )
-        spec = DatasetSpec(name=entry.dataset, variant=entry.variant, frac=entry.frac)
-        cd = apply_cuts(load_commondata(spec), card.datacuts.q2min, card.datacuts.w2min)
         datasets.append(cd)
         observables.append(_match_rows(cd, theory.datasets[entry.dataset], theory))
     return tuple(datasets), tuple(observables)

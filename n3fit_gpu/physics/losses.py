@@ -85,23 +85,33 @@ class PenaltySchedule:
     """λ(epoch) = min(initial · multiplier^⌊epoch/100⌋, maxlambda), per constraint observable.
 
     ``multiplier=None`` chooses, per observable, the factor that reaches ``maxlambda`` at the
-    last epoch (NNPDF's default).
+    last epoch (NNPDF's default; ``initial`` then defaults to 1); ``initial=None`` with a
+    multiplier chooses the start that reaches ``maxlambda`` at the last epoch.
     """
 
-    initial: float
+    initial: float | None
     multiplier: float | None
     epochs: int
 
-    def factors(self, maxlambda: np.ndarray) -> np.ndarray:
-        if self.multiplier is not None:
-            return np.full_like(maxlambda, self.multiplier, dtype=float)
+    def start_and_growth(self, maxlambda: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per observable: λ at epoch 0 and the factor applied every 100 epochs."""
         steps = max(self.epochs // 100, 1)
-        return (np.maximum(maxlambda, self.initial) / self.initial) ** (1.0 / steps)
+        if self.multiplier is None:
+            start = np.full_like(maxlambda, 1.0 if self.initial is None else self.initial)
+            return start, (np.maximum(maxlambda, start) / start) ** (1.0 / steps)
+        growth = np.full_like(maxlambda, self.multiplier)
+        start = (
+            maxlambda / self.multiplier**steps
+            if self.initial is None
+            else growth * 0 + self.initial
+        )
+        return start, growth
 
     def lambdas(self, epoch, maxlambda: np.ndarray, dtype):
-        growth = ops.cast(self.factors(maxlambda), dtype)
+        start, growth = self.start_and_growth(maxlambda)
         steps = ops.cast(epoch // 100, dtype)
-        return ops.minimum(self.initial * ops.power(growth, steps), ops.cast(maxlambda, dtype))
+        value = ops.cast(start, dtype) * ops.power(ops.cast(growth, dtype), steps)
+        return ops.minimum(value, ops.cast(maxlambda, dtype))
 
 
 class PDFLoss:

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from n3fit_gpu.ensemble.layers import stacked_network
+from n3fit_gpu.ensemble.layers import StackedDense, stacked_network
 from n3fit_gpu.physics.basis import EVOL_FLAVOURS, rotation_matrix
 from n3fit_gpu.physics.preprocessing import FlavourPreprocessing, Preprocessing
 from n3fit_gpu.physics.sumrules import integration_grid, normalisation
@@ -39,6 +39,8 @@ class StackedPDF(keras.layers.Layer):
         Labels of the FK tables' basis (the output's last axis).
     sum_rules:
         ``ALL``, ``MSR``, ``VSR`` or ``NONE``.
+    layer_class:
+        :class:`StackedDense` (batched einsum) or a variant such as ``UnrolledDense``.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class StackedPDF(keras.layers.Layer):
         basis: Sequence[FlavourPreprocessing],
         fk_basis: Sequence[str],
         sum_rules: str = "ALL",
+        layer_class: type[StackedDense] = StackedDense,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -58,7 +61,7 @@ class StackedPDF(keras.layers.Layer):
             raise ValueError(f"fitting basis must be {EVOL_FLAVOURS} with a last layer of 8 units")
         self.fk_basis = tuple(fk_basis)
         self.sum_rules = sum_rules
-        self.network = stacked_network(nodes, activations, seeds, initializer)
+        self.network = stacked_network(nodes, activations, seeds, initializer, layer_class)
         self.preprocessing = Preprocessing(
             basis, seeds, name="preprocessing", dtype=kwargs.get("dtype")
         )

@@ -1,0 +1,392 @@
+"""Theories: FK tables, evolution operator, and the on-disk format they share.
+
+A theory is a directory written by ``scripts/build_theory.py`` (format version 1)::
+
+    theory.json       metadata: card, Q0, x grid, basis, cuts, datasets, checksums, build record
+    fktables.npz      one array per FK table, shape (ndata, nbasis, nx), float64
+    evolution.npz     "operator" (nq, npid, nx_out, nbasis, nx), "xgrid_out", "q2", "alphas"
+
+Conventions (shared by every table):
+
+* ``xf`` is x times the PDF at the parametrisation scale Q0, on ``xgrid`` (nx points), in the
+  evolution basis ``BASIS`` (Sigma, g, V, V3, V8, V15, T3, T8, T15; fitted charm, no bottom).
+* a DIS prediction is ``pred[n] = sum_{f,i} FK[n, f, i] * xf[f, i]``; an observable with
+  operation "RATIO" is ``pred0 / pred1`` of its two tables.
+* the evolution operator gives x f of PDG flavour ``pid`` at (x_out, Q^2):
+  ``xf_pid[q, p, y] = sum_{f,i} operator[q, p, y, f, i] * xf[f, i]``; ``q`` runs over the
+  Q^2 subgrids concatenated in order (LHAPDF blocks, split at heavy-quark thresholds).
+
+This module reads and writes that format with numpy only; building one needs the [theory]
+extra (eko, yadism, pineappl, pineko) and lives in ``scripts/build_theory.py``.
+"""
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from n3fit_gpu.errors import TheoryError, TheoryNotFoundError
+
+FORMAT_NAME = "n3fit_gpu-theory"
+FORMAT_VERSION = 1
+METADATA_FILE = "theory.json"
+FKTABLES_FILE = "fktables.npz"
+EVOLUTION_FILE = "evolution.npz"
+SHIPPED_DIR = Path(__file__).parent / "theories"
+BUILD_HINT = "python scripts/build_theory.py --theoryid ID --datasets NAME ... --output DIR"
+
+BASIS: tuple[str, ...] = ("sigma", "g", "v", "v3", "v8", "v15", "t3", "t8", "t15")
+Q0_PIDS: tuple[int, ...] = (-4, -3, -2, -1, 1, 2, 3, 4, 21)
+
+# sign of the antiquark ("+" for q+ = q + qbar, "-" for q- = q - qbar) and coefficients of
+# (u, d, s, c) in each quark combination of the evolution basis
+_COMBINATIONS: dict[str, tuple[str, tuple[float, float, float, float]]] = {
+    "sigma": ("+", (1.0, 1.0, 1.0, 1.0)),
+    "t3": ("+", (1.0, -1.0, 0.0, 0.0)),
+    "t8": ("+", (1.0, 1.0, -2.0, 0.0)),
+    "t15": ("+", (1.0, 1.0, 1.0, -3.0)),
+    "v": ("-", (1.0, 1.0, 1.0, 1.0)),
+    "v3": ("-", (1.0, -1.0, 0.0, 0.0)),
+    "v8": ("-", (1.0, 1.0, -2.0, 0.0)),
+    "v15": ("-", (1.0, 1.0, 1.0, -3.0)),
+}
+
+
+def evolution_rotation(basis: Sequence[str] = BASIS) -> np.ndarray:
+    """Matrix taking flavours at Q0 (``Q0_PIDS``) to evolution-basis combinations.
+
+    Parameters
+    ----------
+    basis : Sequence[str]
+        labels among "g", "sigma", "v", "v3", "v8", "v15", "t3", "t8", "t15".
+
+    Returns
+    -------
+    np.ndarray
+        shape (len(basis), len(Q0_PIDS)): ``evolution = rotation @ flavours``. For ``BASIS``
+        it is square and invertible.
+    """
+    rotation = np.zeros((len(basis), len(Q0_PIDS)))
+    for row, label in enumerate(basis):
+        if label == "g":
+            rotation[row, Q0_PIDS.index(21)] = 1.0
+            continue
+        if label not in _COMBINATIONS:
+            raise ValueError(f"unknown evolution-basis label {label!r}; known: {BASIS}")
+        sign, coefficients = _COMBINATIONS[label]
+        antiquark = 1.0 if sign == "+" else -1.0
+        for quark, coefficient in zip((2, 1, 3, 4), coefficients, strict=True):
+            rotation[row, Q0_PIDS.index(quark)] = coefficient
+            rotation[row, Q0_PIDS.index(-quark)] = antiquark * coefficient
+    return rotation
+
+
+@dataclass(frozen=True)
+class ObservableTheory:
+    """FK tables of one dataset, or of one positivity/integrability observable.
+
+    Attributes
+    ----------
+    name : str
+        dataset or observable name.
+    operation : str
+        "NULL" (one table) or "RATIO" (prediction of table 0 over that of table 1).
+    fktables : tuple[np.ndarray, ...]
+        each (ndata, nbasis, nx).
+    data_indices : np.ndarray | None
+        (ndata,) 0-based indices of the points kept after cuts into the commondata point list;
+        None for positivity/integrability observables.
+    kinematics : dict[str, np.ndarray]
+        e.g. "x", "Q2", "y", each (ndata,).
+    """
+
+    name: str
+    operation: str
+    fktables: tuple[np.ndarray, ...]
+    data_indices: np.ndarray | None
+    kinematics: dict[str, np.ndarray]
+
+    @property
+    def ndata(self) -> int:
+        """Number of points (rows of each FK table)."""
+        return self.fktables[0].shape[0]
+
+
+@dataclass(frozen=True)
+class EvolutionOperator:
+    """Evolution from Q0 to the Q^2 grid of an LHAPDF6 set, with alpha_s on the same grid.
+
+    Attributes
+    ----------
+    q2_subgrids : tuple[np.ndarray, ...]
+        Q^2 values (GeV^2) of each LHAPDF block; a threshold value ends one block and starts
+        the next.
+    pids : tuple[int, ...]
+        PDG ids of the output flavours (npid,).
+    xgrid_out : np.ndarray
+        (nx_out,) output x grid.
+    operator : np.ndarray
+        (nq, npid, nx_out, nbasis, nx), nq = total length of the subgrids.
+    alphas : np.ndarray
+        (nq,) strong coupling at each Q.
+    """
+
+    q2_subgrids: tuple[np.ndarray, ...]
+    pids: tuple[int, ...]
+    xgrid_out: np.ndarray
+    operator: np.ndarray
+    alphas: np.ndarray
+
+    @property
+    def q2(self) -> np.ndarray:
+        """All Q^2 values in order, shape (nq,)."""
+        return np.concatenate(self.q2_subgrids)
+
+    def apply(self, xf_basis: np.ndarray) -> np.ndarray:
+        """Evolve x f at Q0 to every (Q^2, flavour, x_out).
+
+        Parameters
+        ----------
+        xf_basis : np.ndarray
+            (..., nbasis, nx) x times the PDF at Q0 in the theory's basis, on its x grid.
+
+        Returns
+        -------
+        np.ndarray
+            (..., nq, npid, nx_out) x times the PDF of each flavour.
+        """
+        nq, npid, nx_out, nbasis, nx = self.operator.shape
+        batch = xf_basis.shape[:-2]
+        flat = xf_basis.reshape(-1, nbasis * nx)
+        evolved = flat @ self.operator.reshape(nq * npid * nx_out, nbasis * nx).T
+        return evolved.reshape(*batch, nq, npid, nx_out)
+
+
+@dataclass(frozen=True)
+class Theory:
+    """A loaded theory: FK tables of datasets and constraints, and access to the evolution.
+
+    Attributes
+    ----------
+    name : str
+        e.g. "40000000".
+    theoryid : int
+        NNPDF theory id of the card it was built from.
+    path : Path
+        directory it was read from.
+    q0 : float
+        parametrisation scale in GeV.
+    xgrid : np.ndarray
+        (nx,) x grid of every FK table.
+    basis : tuple[str, ...]
+        (nbasis,) evolution-basis labels of the FK tables' second axis.
+    theory_card : dict
+        the card used (with any overrides applied by the builder).
+    cuts : dict
+        kinematic cuts applied to the data ("q2min", "w2min").
+    datasets, positivity, integrability : Mapping[str, ObservableTheory]
+        by name.
+    """
+
+    name: str
+    theoryid: int
+    path: Path
+    q0: float
+    xgrid: np.ndarray
+    basis: tuple[str, ...]
+    theory_card: dict
+    cuts: dict
+    datasets: Mapping[str, ObservableTheory]
+    positivity: Mapping[str, ObservableTheory]
+    integrability: Mapping[str, ObservableTheory]
+    metadata: dict
+
+    def evolution(self) -> EvolutionOperator:
+        """Load the evolution operator (read from disk and checksum-verified at each call)."""
+        entry = self.metadata["evolution"]
+        arrays = _read_npz(self.path, entry["file"], self.metadata)
+        sizes = np.cumsum([len(grid) for grid in entry["q2_subgrids"]])[:-1]
+        return EvolutionOperator(
+            q2_subgrids=tuple(np.split(arrays["q2"], sizes)),
+            pids=tuple(int(pid) for pid in entry["pids"]),
+            xgrid_out=arrays["xgrid_out"],
+            operator=arrays["operator"],
+            alphas=arrays["alphas"],
+        )
+
+
+def shipped_theories() -> list[int]:
+    """Theory ids shipped inside the package, sorted."""
+    if not SHIPPED_DIR.is_dir():
+        return []
+    found = (p.name for p in SHIPPED_DIR.iterdir() if (p / METADATA_FILE).is_file())
+    return sorted(int(name) for name in found if name.isdigit())
+
+
+def load_theory(theoryid: int | None = None, path: str | Path | None = None) -> Theory:
+    """Load a shipped theory by id, or a user-built one by directory.
+
+    Parameters
+    ----------
+    theoryid : int, optional
+        id of a theory shipped with the package (see :func:`shipped_theories`).
+    path : str or Path, optional
+        directory written by ``scripts/build_theory.py``; takes precedence over ``theoryid``.
+
+    Returns
+    -------
+    Theory
+
+    Raises
+    ------
+    TheoryNotFoundError
+        unknown id, missing directory or missing file.
+    TheoryError
+        checksum mismatch, unsupported format version or inconsistent tables.
+    """
+    if path is None:
+        if theoryid is None:
+            raise TheoryNotFoundError("no theory given: pass theoryid= or path=")
+        path = SHIPPED_DIR / str(theoryid)
+        if not (path / METADATA_FILE).is_file():
+            raise TheoryNotFoundError(
+                f"theory {theoryid} is not shipped (shipped: {shipped_theories()}); "
+                f"build it with `{BUILD_HINT}` and load it with path=DIR"
+            )
+    path = Path(path)
+    metadata = _read_metadata(path)
+    tables = _read_npz(path, FKTABLES_FILE, metadata)
+    xgrid = np.asarray(metadata["xgrid"], dtype=float)
+    basis = tuple(metadata["basis"])
+    groups = {
+        group: {
+            name: _observable(name, entry, tables, (len(basis), len(xgrid)), path)
+            for name, entry in metadata[group].items()
+        }
+        for group in ("datasets", "positivity", "integrability")
+    }
+    return Theory(
+        name=str(metadata["name"]),
+        theoryid=int(metadata["theoryid"]),
+        path=path,
+        q0=float(metadata["q0"]),
+        xgrid=xgrid,
+        basis=basis,
+        theory_card=metadata["theory_card"],
+        cuts=metadata["cuts"],
+        metadata=metadata,
+        **groups,
+    )
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 digest of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_theory(
+    directory: Path,
+    metadata: dict,
+    fktables: Mapping[str, np.ndarray],
+    evolution: Mapping[str, np.ndarray],
+) -> None:
+    """Write a theory directory in format version 1 (``theory.json`` last, with checksums).
+
+    Parameters
+    ----------
+    directory : Path
+        created if needed; existing files of the same names are replaced.
+    metadata : dict
+        every key of theory.json but "format", "format_version" and "files".
+    fktables : Mapping[str, np.ndarray]
+        npz key -> (ndata, nbasis, nx) table.
+    evolution : Mapping[str, np.ndarray]
+        "operator", "xgrid_out", "q2", "alphas".
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(directory / FKTABLES_FILE, **fktables)
+    np.savez_compressed(directory / EVOLUTION_FILE, **evolution)
+    record = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **metadata}
+    record["files"] = {name: sha256(directory / name) for name in (FKTABLES_FILE, EVOLUTION_FILE)}
+    with open(directory / METADATA_FILE, "w", encoding="utf-8") as stream:
+        json.dump(record, stream, indent=1)
+        stream.write("\n")
+
+
+def _read_metadata(path: Path) -> dict:
+    """Read and check theory.json of a theory directory."""
+    metadata_path = path / METADATA_FILE
+    if not metadata_path.is_file():
+        raise TheoryNotFoundError(
+            f"no theory at {path} ({METADATA_FILE} missing); build one with `{BUILD_HINT}`"
+        )
+    try:
+        with open(metadata_path, encoding="utf-8") as stream:
+            metadata = json.load(stream)
+    except json.JSONDecodeError as error:
+        raise TheoryError(
+            f"{metadata_path} is not valid JSON ({error}); rebuild the theory with `{BUILD_HINT}`"
+        ) from error
+    if metadata.get("format") != FORMAT_NAME or metadata.get("format_version") != FORMAT_VERSION:
+        raise TheoryError(
+            f"{metadata_path} has format {metadata.get('format')!r} version "
+            f"{metadata.get('format_version')!r}, this n3fit_gpu reads {FORMAT_NAME!r} version "
+            f"{FORMAT_VERSION}; rebuild it with `{BUILD_HINT}`"
+        )
+    return metadata
+
+
+def _read_npz(path: Path, name: str, metadata: dict) -> dict[str, np.ndarray]:
+    """Read an npz file of a theory after checking its sha256 against theory.json."""
+    file_path = path / name
+    if not file_path.is_file():
+        raise TheoryNotFoundError(
+            f"{file_path} is missing; rebuild the theory with `{_rebuild_command(metadata)}`"
+        )
+    if sha256(file_path) != metadata["files"].get(name):
+        raise TheoryError(
+            f"{file_path} is corrupted (sha256 checksum differs from "
+            f"{METADATA_FILE}); rebuild with `{_rebuild_command(metadata)}`"
+        )
+    with np.load(file_path) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+def _rebuild_command(metadata: dict) -> str:
+    """The command that built a theory, or the generic hint."""
+    return metadata.get("build", {}).get("command") or BUILD_HINT
+
+
+def _observable(
+    name: str, entry: dict, tables: dict[str, np.ndarray], shape: tuple[int, int], path: Path
+) -> ObservableTheory:
+    """Assemble one observable from its theory.json entry and the loaded tables."""
+    missing = [key for key in entry["fktables"] if key not in tables]
+    if missing:
+        raise TheoryError(
+            f"{path}/{FKTABLES_FILE} lacks tables {missing} of {name}; "
+            f"rebuild the theory with `{BUILD_HINT}`"
+        )
+    fktables = tuple(tables[key] for key in entry["fktables"])
+    ndata = fktables[0].shape[0]
+    if any(table.shape != (ndata, *shape) for table in fktables):
+        raise TheoryError(
+            f"{path}: FK tables of {name} have shapes "
+            f"{[t.shape for t in fktables]}, expected ({ndata}, {shape[0]}, "
+            f"{shape[1]}); rebuild the theory with `{BUILD_HINT}`"
+        )
+    indices = entry.get("data_indices")
+    return ObservableTheory(
+        name=name,
+        operation=entry["operation"],
+        fktables=fktables,
+        data_indices=None if indices is None else np.asarray(indices, dtype=int),
+        kinematics={key: np.asarray(value) for key, value in entry.get("kinematics", {}).items()},
+    )

@@ -1,0 +1,190 @@
+#!/usr/bin/env python
+"""Benchmark the stacked-replica PDF fit: replica-epochs per second, in ONE run.
+
+For each backend and each R it measures, each in a fresh subprocess (so peak memory is per
+configuration):
+
+- ``stacked``: R replicas in one model, weights ``(R, in, out)``, one batched einsum;
+- ``sequential``: the same code fitting one replica at a time (its rate is the R=1 rate:
+  R fits of one replica take R times as long);
+- ``separate``: R separate per-replica networks in one model (NNPDF's current architecture),
+  one matmul per replica (:class:`n3fit_gpu.ensemble.layers.UnrolledDense`).
+
+Timings exclude compilation: each configuration trains once to compile, then is timed on a
+second run of ``--epochs`` epochs (stopping disabled). Prints a table and writes JSON.
+
+    python scripts/benchmark.py                              # R = 1, 10, 100, 1000
+    python scripts/benchmark.py --replicas 1 10 --epochs 200 --backends jax
+    KERAS_BACKEND=jax python scripts/benchmark.py --backends jax   # on a GPU machine
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "runcards" / "quickstart.yml"
+
+
+def worker(args: argparse.Namespace) -> dict:
+    """Train one configuration twice (compile, then timed) and return its figures."""
+    from n3fit_gpu.ensemble.backend import select_backend
+
+    select_backend(args.backend)
+    import keras
+
+    from n3fit_gpu.config import load_runcard
+    from n3fit_gpu.ensemble.backend import set_precision
+    from n3fit_gpu.ensemble.layers import StackedDense, UnrolledDense
+    from n3fit_gpu.fit import make_trainer
+    from n3fit_gpu.physics.fit_data import load_fit_data
+    from n3fit_gpu.physics.theory import load_theory
+
+    card = load_runcard(args.runcard)
+    params = card.parameters.model_copy(update={"epochs": args.epochs, "stopping_patience": 1.0})
+    card = card.model_copy(update={"parameters": params})
+    set_precision(False)
+    theory = load_theory(path=args.theory) if args.theory else load_theory(card.theory.theoryid)
+    data = load_fit_data(card, theory, list(range(1, args.replicas + 1)))
+    layer = UnrolledDense if args.mode == "separate" else StackedDense
+    _, trainer = make_trainer(card, theory, data, layer_class=layer)
+    start = time.perf_counter()
+    trainer.train()
+    compile_and_first = time.perf_counter() - start
+    result = trainer.train()
+    return {
+        "backend": keras.backend.backend(),
+        "device": _device(keras.backend.backend()),
+        "mode": args.mode,
+        "replicas": args.replicas,
+        "epochs": args.epochs,
+        "seconds": result.seconds,
+        "first_run_seconds": compile_and_first,
+        "replica_epochs_per_s": args.replicas * result.epochs_run / result.seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _device(backend: str) -> str:
+    if backend == "jax":
+        import jax
+
+        d = jax.devices()[0]
+        return f"{d.platform}:{getattr(d, 'device_kind', d)}"
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return f"gpu:{gpus[0].name}" if gpus else f"cpu:{platform.processor() or 'x86_64'}"
+    import torch
+
+    return f"cuda:{torch.cuda.get_device_name()}" if torch.cuda.is_available() else "cpu"
+
+
+def run_one(backend: str, mode: str, replicas: int, args: argparse.Namespace) -> dict:
+    cmd = [sys.executable, __file__, "--worker", "--backend", backend, "--mode", mode]
+    cmd += [
+        "--replicas-one",
+        str(replicas),
+        "--epochs",
+        str(args.epochs),
+        "--runcard",
+        str(args.runcard),
+    ]
+    if args.theory:
+        cmd += ["--theory", str(args.theory)]
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["?"]
+        return {"backend": backend, "mode": mode, "replicas": replicas, "error": tail[0]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 10, 100, 1000])
+    parser.add_argument("--epochs", type=int, default=500, help="timed epochs per configuration")
+    parser.add_argument("--backends", nargs="+", default=None, help="default: all installed")
+    parser.add_argument("--separate-max", type=int, default=100, help="largest R for the baseline")
+    parser.add_argument("--runcard", type=Path, default=QUICKSTART)
+    parser.add_argument("--theory", type=Path, help="theory folder instead of the runcard's id")
+    parser.add_argument("--json", type=Path, default=Path("benchmark.json"))
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="stacked", help=argparse.SUPPRESS)
+    parser.add_argument("--replicas-one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        args.replicas = args.replicas_one
+        print(json.dumps(worker(args)))
+        return
+    backends = args.backends or [
+        b for b in ("tensorflow", "jax", "torch") if importlib.util.find_spec(b) is not None
+    ]
+    rows = []
+    for backend in backends:
+        for r in args.replicas:
+            modes = ["stacked"] + (["separate"] if 1 < r <= args.separate_max else [])
+            for mode in modes:
+                rows.append(run_one(backend, mode, r, args))
+                print(_table([rows[-1]], []).splitlines()[1], flush=True)
+    report = {
+        "rows": rows,
+        "ratios": _ratios(rows),
+        "host": platform.node(),
+        "cpus": os.cpu_count(),
+    }
+    args.json.write_text(json.dumps(report, indent=1) + "\n")
+    print(_table(rows, report["ratios"]))
+    print(f"\nJSON written to {args.json}")
+
+
+def _ratios(rows: list[dict]) -> list[dict]:
+    """stacked/sequential (= stacked R / stacked R=1) and stacked/separate, per backend and R."""
+    ok = [r for r in rows if "error" not in r]
+    rate = {(r["backend"], r["mode"], r["replicas"]): r["replica_epochs_per_s"] for r in ok}
+    out = []
+    for (backend, mode, n), value in rate.items():
+        if mode != "stacked" or n == 1:
+            continue
+        entry = {"backend": backend, "replicas": n}
+        if (backend, "stacked", 1) in rate:
+            entry["stacked_over_sequential"] = value / rate[(backend, "stacked", 1)]
+        if (backend, "separate", n) in rate:
+            entry["stacked_over_separate"] = value / rate[(backend, "separate", n)]
+        out.append(entry)
+    return out
+
+
+def _table(rows: list[dict], ratios: list[dict]) -> str:
+    lines = [f"{'backend':<11}{'mode':<11}{'R':>6}{'rep-epochs/s':>15}{'peak MB':>10}  device"]
+    for r in rows:
+        if "error" in r:
+            lines.append(
+                f"{r['backend']:<11}{r['mode']:<11}{r['replicas']:>6}  error: {r['error']}"
+            )
+            continue
+        lines.append(
+            f"{r['backend']:<11}{r['mode']:<11}{r['replicas']:>6}{r['replica_epochs_per_s']:>15,.0f}"
+            f"{r['peak_rss_mb']:>10,.0f}  {r['device']}"
+        )
+    lines.append("")
+    for q in ratios:
+        parts = [f"{k}={v:.2f}" for k, v in q.items() if k.startswith("stacked_")]
+        lines.append(f"{q['backend']:<11}R={q['replicas']:<6}" + "  ".join(parts))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

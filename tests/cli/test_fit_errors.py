@@ -1,0 +1,63 @@
+"""Bad input to ``fit`` gives one line on stderr and exit code 2, never a traceback."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from n3fit_gpu.cli.fit import main
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "runcards" / "quickstart.yml"
+
+
+def run(args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output.strip()
+
+
+def card_with(tmp_path, old, new):
+    text = QUICKSTART.read_text()
+    assert old in text
+    path = tmp_path / "card.yml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ("epochs: 2000", "epochs: -5", "parameters.epochs"),
+        ("epochs: 2000", "epochs: many", "parameters.epochs"),
+        ("stopping_patience: 0.1", "stoping_patience: 0.1", "did you mean 'stopping_patience'"),
+        ("description:", "description: !!python/object/apply:os.system ['true']\nx:", "tag"),
+        ("theory: {theoryid: 40000000}", "theory: {theoryid: 40000000", "card.yml:"),
+        ("theory: {theoryid: 40000000}\n", "", "theory"),
+    ],
+)
+def test_bad_runcards_give_one_line(tmp_path, old, new, expected):
+    code, out = run([card_with(tmp_path, old, new), "-o", tmp_path / "out"])
+    assert code == 2
+    assert len(out.splitlines()) == 1 and out.startswith("error: ")
+    assert expected in out
+    assert "Traceback" not in out
+
+
+def test_missing_runcard(tmp_path):
+    code, out = run([tmp_path / "nope.yml"])
+    assert code == 2 and "nope.yml" in out and len(out.splitlines()) == 1
+
+
+def test_unknown_dataset_suggests_close_names(tmp_path):
+    path = card_with(tmp_path, "HERA_CC_318GEV_EP-SIGMARED", "HERA_CC_318GEV_EP-SIGMARD")
+    code, out = run([path, "-o", tmp_path / "out"])
+    assert code == 2 and "HERA_CC_318GEV_EP-SIGMARED" in out.split("SIGMARD", 1)[1]
+
+
+def test_missing_theory_folder(tmp_path):
+    code, out = run([QUICKSTART, "-o", tmp_path / "out", "--theory", tmp_path / "missing"])
+    assert code == 2 and "missing" in out and len(out.splitlines()) == 1
+
+
+def test_help_teaches():
+    code, out = run(["--help"])
+    assert code == 0 and "Examples:" in out and "--resume" in out
