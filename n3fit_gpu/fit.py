@@ -32,6 +32,7 @@ from n3fit_gpu.physics.pdf_model import StackedPDF, evaluate
 from n3fit_gpu.physics.preprocessing import FlavourPreprocessing
 from n3fit_gpu.physics.theory import Theory, load_theory
 
+ARC_LENGTH_FLAVOURS = ("sigma", "g", "v", "v3", "v8")  # as NNPDF reports them
 PDF_Q0_FILE = "pdf_q0.npz"  # ours: x·f on the theory x grid, for evolution after a resume
 
 
@@ -157,7 +158,9 @@ def write_replicas(
     beta = ops.convert_to_numpy(model.preprocessing.beta)
     loss_tensors = fit_tensors(card, theory, data)
     pos_ok = _positivity_pass(loss_tensors, xf_theory, card.parameters.positivity.threshold)
+    integ = np.einsum("nbx,rxb->rn", loss_tensors.fk[loss_tensors.integ_rows], xf_theory)
     seeds = replica_seeds(card.nnseed, data.replicas)
+    arc_rows = [theory.basis.index(label) for label in ARC_LENGTH_FLAVOURS]
     seconds = result.seconds
     for i, replica in enumerate(data.replicas):
         folder = paths.replica_dir(replica)
@@ -185,8 +188,8 @@ def write_replicas(
             erf_vl=float(result.best_validation[i]),
             chi2=float(_replica_chi2(data, theory, xf_theory[i], i) / data.central.size),
             pos_state="POS_PASS" if pos_ok[i] else "POS_VETO",
-            arc_lengths=arc_length(EXPORT_XGRID, flavour[i]),
-            integrability=[],
+            arc_lengths=arc_length(EXPORT_XGRID, xf_export[i].T[arc_rows]),
+            integrability=[float(v) for v in integ[i]],
             timing={"walltime": {"training": seconds, "per_replica": seconds / len(data.replicas)}},
             status=_replica_status(result, i, bool(pos_ok[i]), card.parameters.threshold_chi2),
             replica=int(replica),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def _replica_range(text: str | None) -> list[int] | None:
 @click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]), help="Keras backend.")
 @click.option("--seed", type=int, help="Override nnseed, mcseed and trvlseed at once.")
 @click.option(
-    "--theory", type=click.Path(path_type=Path),
+    "--theory",
+    type=click.Path(path_type=Path),
     help="A theory folder from scripts/build_theory.py, instead of the runcard's theoryid.",
 )
 @click.option("--resume", is_flag=True, help="Skip replicas already written; fit the rest.")
@@ -79,4 +81,8 @@ def main(runcard, replicas, output, backend, seed, theory, resume, quiet):
     folder = run_fit(
         card, runcard, output, _replica_range(replicas), resume, not quiet, theory_path=theory
     )
-    click.echo(f"fit written to {folder}")
+    summary = json.loads((folder / "summary.json").read_text())
+    counts = summary["replicas"]
+    failed = counts["written"] - counts["ok"]
+    note = f", {failed} failed (reasons in summary.json)" if failed else ""
+    click.echo(f"fit written to {folder}: {counts['ok']} of {counts['written']} replicas ok{note}")

@@ -59,7 +59,8 @@ def write_ensemble_outputs(
         xf = np.stack([f["xf"] for f in loaded])  # (R, nbasis, nx)
         summary["chi2_per_dataset"] = _chi2_table(card, theory, xf)
         _write_lhapdf(theory, paths, xf)
-        _write_plots(card, theory, paths, xf, loaded, summary["chi2_per_dataset"])
+        stops = np.array([infos[r].stop_epoch for r in good])
+        _write_plots(card, theory, paths, xf, loaded, stops, summary["chi2_per_dataset"])
     atomic_write_json(paths.root / "summary.json", summary)
 
 
@@ -84,7 +85,7 @@ def _write_lhapdf(theory: Theory, paths, xf: np.ndarray) -> None:
     )
 
 
-def _write_plots(card, theory: Theory, paths, xf, loaded, chi2_table) -> None:
+def _write_plots(card, theory: Theory, paths, xf, loaded, stops, chi2_table) -> None:
     from n3fit_gpu.outputs.exportgrid import evolution_to_flavour
 
     plots = paths.root / "plots"
@@ -111,11 +112,11 @@ def _write_plots(card, theory: Theory, paths, xf, loaded, chi2_table) -> None:
         {n: chi2_table[n]["replica_mean"] for n in names},
     )
     epochs = loaded[0]["history_epochs"]
-    same = [f for f in loaded if f["history_epochs"].shape == epochs.shape]
+    same = [i for i, f in enumerate(loaded) if f["history_epochs"].shape == epochs.shape]
     plot_training_curves(
         plots / "training.png",
         epochs,
-        np.stack([f["history_training"] for f in same]),
-        np.stack([f["history_validation"] for f in same]),
-        np.array([len(f["history_epochs"]) for f in same]),
+        np.stack([loaded[i]["history_training"] for i in same]),
+        np.stack([loaded[i]["history_validation"] for i in same]),
+        stops[same],
     )

@@ -1,0 +1,106 @@
+"""End-to-end fits on the shipped theory and real data (small: few replicas and epochs)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from n3fit_gpu.cli.fit import main
+from n3fit_gpu.outputs.exportgrid import EXPORT_LABELS, read_exportgrid
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "runcards" / "quickstart.yml"
+CLOSURE = Path(__file__).resolve().parents[1] / "runcards" / "closure.yml"
+
+
+def small_card(tmp_path, source=QUICKSTART, epochs=300, name="small"):
+    text = source.read_text().replace("epochs: 2000", f"epochs: {epochs}", 1)
+    path = tmp_path / f"{name}.yml"
+    path.write_text(text)
+    return path
+
+
+def fit(args):
+    result = CliRunner().invoke(main, [str(a) for a in args] + ["--quiet"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def small_fit(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("fit")
+    fit([small_card(tmp), "--replicas", "3", "-o", tmp / "out"])
+    return tmp / "out" / "small"
+
+
+def test_per_replica_outputs_in_nnpdf_formats(small_fit):
+    for r in (1, 2, 3):
+        folder = small_fit / "nnfit" / f"replica_{r}"
+        grid = read_exportgrid(folder / "small.exportgrid")
+        assert grid.replica == r and grid.pdfgrid.shape == (196, 14)
+        assert np.all(np.isfinite(grid.pdfgrid))
+        info = json.loads((folder / "small.json").read_text())
+        for key in (
+            "preprocessing",
+            "stop_epoch",
+            "best_epoch",
+            "erf_tr",
+            "erf_vl",
+            "chi2",
+            "pos_state",
+        ):
+            assert key in info
+        assert 0 < info["stop_epoch"] <= 300
+
+
+def test_summary_has_chi2_per_dataset(small_fit):
+    summary = json.loads((small_fit / "summary.json").read_text())
+    assert summary["replicas"]["written"] == 3
+    if summary["replicas"]["ok"]:
+        chi2 = summary["chi2_per_dataset"]
+        assert "HERA_NC_318GEV_EP-SIGMARED" in chi2
+        assert all(np.isfinite(v["central"]) for v in chi2.values())
+
+
+def test_momentum_sum_rule_in_exportgrid(small_fit):
+    grid = read_exportgrid(small_fit / "nnfit" / "replica_1" / "small.exportgrid")
+    x = grid.xgrid
+    total = grid.pdfgrid[:, [i for i, lab in enumerate(EXPORT_LABELS) if lab != "PHT"]].sum(axis=1)
+    assert np.trapezoid(total, x) == pytest.approx(1.0, abs=2e-2)  # coarse 196-point grid
+
+
+def test_lhapdf_set_reproduces_exportgrid_and_evolves(small_fit):
+    parton = pytest.importorskip("parton")
+    summary = json.loads((small_fit / "summary.json").read_text())
+    if not summary["replicas"]["ok"]:
+        pytest.skip("no replica passed its checks in this short fit")
+    ok = sorted(int(r) for r in summary["stop_epochs"] if str(r) not in summary["failed"])
+    pdf = parton.mkPDF("small", 1, pdfdir=str(small_fit / "lhapdf"))
+    grid = read_exportgrid(small_fit / "nnfit" / f"replica_{ok[0]}" / "small.exportgrid")
+    q20 = grid.q20
+
+    def xfx(pid, x, q2):
+        return float(pdf.xfxQ2(pid, np.array([x, x]), np.array([q2, q2]), grid=False)[0])
+
+    for label, pid in (("GLUON", 21), ("U", 2), ("DBAR", -1)):
+        col = EXPORT_LABELS.index(label)
+        for i in (90, 130, 160):
+            x = grid.xgrid[i]
+            assert xfx(pid, x, q20) == pytest.approx(grid.pdfgrid[i, col], rel=2e-2, abs=1e-4)
+    # evolution: the gluon at small x grows from Q0 to 100 GeV
+    assert xfx(21, 1e-3, 1e4) > 1.5 * xfx(21, 1e-3, q20)
+
+
+def test_resume_fits_only_missing_replicas(tmp_path):
+    card = small_card(tmp_path, epochs=100, name="resumed")
+    fit([card, "--replicas", "2", "-o", tmp_path / "out"])
+    first = tmp_path / "out" / "resumed" / "nnfit" / "replica_1" / "resumed.json"
+    before = first.stat().st_mtime_ns
+    refused = CliRunner().invoke(
+        main, [str(card), "--replicas", "3", "-o", str(tmp_path / "out"), "-q"]
+    )
+    assert refused.exit_code == 2 and "--resume" in refused.output
+    fit([card, "--replicas", "3", "-o", tmp_path / "out", "--resume"])
+    assert first.stat().st_mtime_ns == before
+    assert (tmp_path / "out" / "resumed" / "nnfit" / "replica_3" / "resumed.json").exists()
