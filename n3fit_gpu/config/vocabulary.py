@@ -14,20 +14,12 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 
+from n3fit_gpu.ensemble.initializers import INITIALIZERS  # numpy only: no keras import
+
 OPTIMIZERS = ("SGD", "Adam", "Nadam", "RMSprop", "Adadelta", "Amsgrad")
 # learning rates used when the runcard gives none: Keras' defaults, as NNPDF gets them
 DEFAULT_LEARNING_RATES = {name: 0.01 if name == "SGD" else 1e-3 for name in OPTIMIZERS}
 ACTIVATIONS = ("tanh", "sigmoid", "linear", "relu", "elu", "selu", "softplus", "leaky_relu", "gelu")
-INITIALIZERS = (
-    "glorot_normal",
-    "glorot_uniform",
-    "he_normal",
-    "he_uniform",
-    "lecun_normal",
-    "lecun_uniform",
-    "random_normal",
-    "random_uniform",
-)
 LAYER_TYPES = ("dense",)
 EVOL_FLAVOURS = ("sng", "g", "v", "v3", "v8", "t3", "t8", "t15")
 SUM_RULES = ("ALL", "MSR", "VSR", "NONE")
