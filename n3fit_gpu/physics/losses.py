@@ -26,12 +26,21 @@ from keras import ops
 from n3fit_gpu.ensemble.engine import Losses
 
 
-def woodbury_inverses(diag: np.ndarray, sys: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """``M_r = (I + Aᵀ diag(m_r/D) A)⁻¹`` for every row of ``masks`` ``(R, n)`` → ``(R, k, k)``."""
+def woodbury_inverses(
+    diag: np.ndarray, sys: np.ndarray, masks: np.ndarray, chunk: int = 32
+) -> np.ndarray:
+    """``M_r = (I + Aᵀ diag(m_r/D) A)⁻¹`` for every row of ``masks`` ``(R, n)`` → ``(R, k, k)``.
+
+    Computed ``chunk`` replicas at a time so the ``(chunk, n, k)`` intermediate stays small.
+    """
     k = sys.shape[1]
-    scaled = masks[:, :, None] * (sys / diag[:, None])[None]  # (R, n, k)
-    gram = np.einsum("rnk,nl->rkl", scaled, sys) + np.eye(k)[None]
-    return np.linalg.inv(gram)
+    weighted = sys / diag[:, None]
+    out = np.empty((masks.shape[0], k, k))
+    for start in range(0, masks.shape[0], chunk):
+        m = masks[start : start + chunk]
+        gram = np.einsum("rn,nk,nl->rkl", m, weighted, sys, optimize=True) + np.eye(k)[None]
+        out[start : start + chunk] = np.linalg.inv(gram)
+    return out
 
 
 @dataclass(frozen=True)
