@@ -85,7 +85,7 @@ def test_shipped_runcards_differ_where_they_should():
     assert nnpdf.parameters.threshold_chi2 == 3.5
     assert closure.closuretest.fakedata and closure.closuretest.fakenoise
     assert closure.closuretest.filterseed == 42
-    assert not closure.genrep  # level 1
+    assert closure.genrep  # level 2
 
 
 def test_nnpdf_runcard_block_loads_with_yaml_1_1_exponents():
