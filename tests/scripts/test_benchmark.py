@@ -1,0 +1,28 @@
+"""scripts/benchmark.py runs end to end in a reduced form (so it cannot rot)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "benchmark.py"
+
+
+@pytest.mark.slow
+def test_reduced_benchmark_reports_rates_and_ratios(tmp_path):
+    out = tmp_path / "bench.json"
+    cmd = [sys.executable, str(SCRIPT), "--replicas", "1", "2", "--epochs", "20"]
+    cmd += ["--backends", "tensorflow", "--separate-max", "2", "--json", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    rows = {(r["mode"], r["replicas"]): r for r in report["rows"]}
+    assert set(rows) == {("stacked", 1), ("stacked", 2), ("separate", 2)}
+    for row in rows.values():
+        assert "error" not in row, row
+        assert row["replica_epochs_per_s"] > 0 and row["peak_rss_mb"] > 0
+    (ratio,) = report["ratios"]
+    assert ratio["stacked_over_sequential"] > 0 and ratio["stacked_over_separate"] > 0
+    assert "rep-epochs/s" in proc.stdout
