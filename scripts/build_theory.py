@@ -1,0 +1,710 @@
+"""Build an n3fit_gpu theory (FK tables + evolution operator) from an NNPDF theory card.
+
+Needs the [theory] extra (eko, yadism, pineappl, pineko). Usage::
+
+    python scripts/build_theory.py --theoryid 40000000 --output DIR \
+        --datasets HERA_CC_318GEV_EP-SIGMARED NMC_NC_NOTFIXED_EM-F2 ...
+
+writes DIR in the format of ``n3fit_gpu/physics/theory.py`` (read it with
+``load_theory(path=DIR)``). Steps:
+
+1. read each dataset's kinematics (x, Q^2, y) from nnpdf-data (variant "legacy" where the
+   dataset has one, or NAME:VARIANT) and keep the points with Q^2 >= q2min and
+   W^2 = Q^2 (1 - x) / x + m_p^2 >= w2min (their 0-based indices are recorded);
+2. yadism computes the DIS coefficient grids on one common 50-point x grid (pineko's
+   NNPDF grid, 2e-7..1), exported to PineAPPL grids;
+3. eko computes the evolution from Q0 to a set of Q^2 nodes, once;
+4. the operator at each data Q^2 is interpolated in ln Q^2 (cubic Lagrange on the nodes of the
+   same flavour-number patch; the operator is smooth there), put in an EKO with the exact data
+   scales, and pineko combines it with the grid into an FK table;
+5. the FK tables are rotated to our basis and convention (x f at Q0), and the convention is
+   checked against PineAPPL's own convolution of a toy PDF.
+
+Perturbative settings. The card's PTO is overridden with --pto (default 1: NLO) and its scheme
+with ZM-VFNS: the card's FONLL needs seven yadism sub-theories with massive coefficient
+functions (pineko's nFONLL), too slow for this builder's budget. Cards with MaxNfPdf = 5 (no
+top quark; pineko and eko honour it) also get ktThr = 1e4, since yadism ignores MaxNfPdf and
+would add a massless top to the coefficient functions above Q^2 = m_t^2 (some HERA points).
+The overrides are recorded in theory.json ("theory_card" holds the card used,
+"build.overrides" the changes).
+
+Why interpolate in Q^2: eko costs 8-20 s per distinct scale at NLO (2 busy cores) and the
+default datasets have 273 distinct Q^2 values (about an hour); the default node set has 41
+scales. At fixed flavour number the truncated solution depends on Q^2 only through a_s(Q^2), so
+the operator is a smooth function of ln Q^2. The nodes are the LHAPDF scales, each interval
+below the data's largest Q^2 split in --refine (default 2: ln Q^2 spacing ~0.4), and exact eko
+scales half-way between nodes check the interpolation at each build (theory.json
+"build.q2_interpolation": relative error of the evolved toy PDF).
+
+Constraints built from the same operator (no data; the fit imposes them):
+
+* positivity of MSbar PDFs, x f >= 0, at Q^2 = 5 GeV^2 (NNPDF_POS_2P24GEV_X{UQ,UB,DQ,DB,SQ,SB,GL})
+  on 20 x points in [5e-7, 0.9]: NNPDF4.0 (arXiv:2109.02653, sec. 3.1.3) imposes positivity of
+  the light-quark and gluon MSbar PDFs at Q^2 = 5 GeV^2, just above the parametrisation scale,
+  where the MSbar PDFs of NNPDF4.0 were shown to be positive (arXiv:2006.07377); positivity
+  at one scale propagates upwards under DGLAP evolution;
+* integrability at Q^2 = 3 GeV^2 (NNPDF_INTEG_3GEV_X{T3,T8,V,V3,V8}): x f at small x, which
+  must vanish as x -> 0 for the integrals of T3, T8 and the valences to be finite.
+
+The evolution operator for LHAPDF6 grids goes from Q0 to 4 + 19 scales up to 1e8 GeV^2 (one
+block below the bottom threshold, one above; the threshold ends one and starts the other),
+stored as float32 with alpha_s(Q) from eko's couplings: ~0.3 MB per scale compressed, so 23
+scales keep the shipped theory within its 10 MB budget.
+"""
+
+import argparse
+import contextlib
+import copy
+import datetime
+import importlib.metadata
+import io
+import itertools
+import logging
+import os
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from n3fit_gpu.physics.theory import (
+    BASIS,
+    EVOLUTION_FILE,
+    Q0_PIDS,
+    evolution_rotation,
+    load_theory,
+    write_theory,
+)
+from n3fit_gpu.physics.toy_pdf import toy_xf_evolution, toy_xf_flavour
+
+POSITIVITY_Q2 = 5.0
+INTEGRABILITY_Q2 = 3.0
+POSITIVITY_X = np.concatenate(
+    [np.geomspace(5e-7, 0.1, 10, endpoint=False), np.linspace(0.1, 0.9, 10)]
+)
+POSITIVITY = {"XUQ": 2, "XUB": -2, "XDQ": 1, "XDB": -1, "XSQ": 3, "XSB": -3, "XGL": 21}
+INTEGRABILITY = ("t3", "t8", "v", "v3", "v8")
+LHAPDF_Q2MAX = 1e8
+TOP_THRESHOLD_OFF = 1e4  # ktThr putting the top threshold at 1.7e6 GeV, out of every range
+LHAPDF_PIDS = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 21)
+EKO_PIDS = (22, -6, -5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5, 6)  # eko.basis_rotation order
+# PineAPPL evolution-basis ids -> our label; at Q0 (no b, t) T24 = T35 = Sigma, V24 = V35 = V
+EVOL_PIDS = {
+    100: "sigma",
+    124: "sigma",
+    135: "sigma",
+    21: "g",
+    200: "v",
+    224: "v",
+    235: "v",
+    203: "v3",
+    208: "v8",
+    215: "v15",
+    103: "t3",
+    108: "t8",
+    115: "t15",
+}
+VERSIONED = ("eko", "yadism", "pineappl", "pineko", "nnpdf-data", "numpy")
+
+
+@dataclass(frozen=True)
+class Table:
+    """yadism settings of one FK table."""
+
+    observable: str
+    process: str
+    projectile: str
+    target: str
+
+
+_F2P = Table("F2_total", "NC", "electron", "proton")
+_F2D = Table("F2_total", "NC", "electron", "isoscalar")
+TABLES: dict[str, tuple[Table, ...]] = {
+    "BCDMS_NC_NOTFIXED_P_EM-F2": (_F2P,),
+    "BCDMS_NC_NOTFIXED_D_EM-F2": (_F2D,),
+    "SLAC_NC_NOTFIXED_P_EM-F2": (_F2P,),
+    "SLAC_NC_NOTFIXED_D_EM-F2": (_F2D,),
+    "NMC_NC_NOTFIXED_P_EM-SIGMARED": (Table("XSHERANC", "NC", "electron", "proton"),),
+    "NMC_NC_NOTFIXED_EM-F2": (_F2D, _F2P),
+    "HERA_NC_318GEV_EM-SIGMARED": (Table("XSHERANC", "NC", "electron", "proton"),),
+    "HERA_NC_318GEV_EP-SIGMARED": (Table("XSHERANC", "NC", "positron", "proton"),),
+    "HERA_NC_300GEV_EP-SIGMARED": (Table("XSHERANC", "NC", "positron", "proton"),),
+    "HERA_NC_251GEV_EP-SIGMARED": (Table("XSHERANC", "NC", "positron", "proton"),),
+    "HERA_NC_225GEV_EP-SIGMARED": (Table("XSHERANC", "NC", "positron", "proton"),),
+    "HERA_CC_318GEV_EM-SIGMARED": (Table("XSHERACC", "CC", "electron", "proton"),),
+    "HERA_CC_318GEV_EP-SIGMARED": (Table("XSHERACC", "CC", "positron", "proton"),),
+}
+DEFAULT_DATASETS = (
+    "BCDMS_NC_NOTFIXED_P_EM-F2",
+    "NMC_NC_NOTFIXED_P_EM-SIGMARED",
+    "NMC_NC_NOTFIXED_EM-F2",
+    "HERA_NC_318GEV_EM-SIGMARED",
+    "HERA_NC_318GEV_EP-SIGMARED",
+    "HERA_CC_318GEV_EP-SIGMARED",
+)
+
+
+@dataclass(frozen=True)
+class DatasetPoints:
+    """Kinematics of the points of one dataset kept after cuts."""
+
+    name: str
+    variant: str | None
+    operation: str
+    indices: np.ndarray
+    x: np.ndarray
+    q2: np.ndarray
+    y: np.ndarray
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def load_card(theoryid: int, pto: int) -> tuple[dict, dict]:
+    """The NNPDF theory card (None entries dropped) with our overrides, and the overrides."""
+    import nnpdf_data
+    from nnpdf_data.theorydbutils import fetch_theory
+
+    card = fetch_theory(Path(nnpdf_data.__file__).parent / "theory_cards", theoryid)
+    card = {key: value for key, value in card.items() if value is not None}
+    overrides = {"PTO": pto, "FNS": "ZM-VFNS"}
+    if card.get("MaxNfPdf", 5) < 6:
+        overrides["ktThr"] = TOP_THRESHOLD_OFF
+    card.update(overrides)
+    card["Comments"] = f"{card.get('Comments', '')} [n3fit_gpu build overrides: {overrides}]"
+    return card, overrides
+
+
+def load_points(spec: str, q2min: float, w2min: float, mp: float, max_points: int | None):
+    """Read a dataset (NAME or NAME:VARIANT) and keep the points passing the DIS cuts."""
+    import nnpdf_data
+    from nnpdf_data.commondataparser import parse_new_metadata
+
+    name, _, variant = spec.partition(":")
+    setname, _, observable = name.rpartition("_")
+    metadata_path = Path(nnpdf_data.__file__).parent / "commondata" / setname / "metadata.yaml"
+    if name not in TABLES or not metadata_path.is_file():
+        sys.exit(f"error: unsupported dataset {name!r}; supported: {sorted(TABLES)}")
+    if not variant:
+        plain = parse_new_metadata(metadata_path, observable)
+        variant = "legacy" if "legacy" in (plain.variants or {}) else None
+    metadata = parse_new_metadata(metadata_path, observable, variant=variant)
+    kinematics = metadata.load_kinematics()
+    x, q2, y = (kinematics[(key, "mid")].to_numpy(dtype=float) for key in ("x", "Q2", "y"))
+    w2 = q2 * (1.0 - x) / x + mp**2
+    indices = np.flatnonzero((q2 >= q2min) & (w2 >= w2min))[:max_points]
+    operation = metadata.theory.operation.upper()
+    if len(metadata.theory.FK_tables) != len(TABLES[name]):
+        sys.exit(
+            f"error: {name} has {len(metadata.theory.FK_tables)} FK-table groups, "
+            f"this builder knows {len(TABLES[name])}"
+        )
+    return DatasetPoints(name, variant, operation, indices, x[indices], q2[indices], y[indices])
+
+
+# ---------------------------------------------------------------- evolution
+
+
+def eko_cards(card: dict, xgrid: Sequence[float], targets: Sequence[tuple[float, int]], cores=1):
+    """eko theory and operator cards for the given (Q^2, nf) targets."""
+    import eko
+    from eko.io.runcards import Legacy, OperatorCard
+
+    mugrid = [(float(np.sqrt(q2)), int(nf)) for q2, nf in targets]
+    return Legacy(card, {}).new_theory, OperatorCard.from_dict(
+        {
+            "init": (card["Q0"], card["nf0"]),
+            "mugrid": mugrid,
+            "xgrid": list(xgrid),
+            "configs": {
+                "evolution_method": "truncated" if card["ModEv"] == "TRN" else "iterate-exact",
+                "ev_op_max_order": [10, 0],
+                "ev_op_iterations": 1 if card["ModEv"] == "TRN" else card["IterEv"],
+                "interpolation_polynomial_degree": 4,
+                "interpolation_is_log": True,
+                "scvar_method": None,
+                "inversion_method": "expanded" if card["ModEv"] == "TRN" else "exact",
+                "n_integration_cores": cores,
+                "polarized": False,
+                "time_like": False,
+            },
+            "debug": {"skip_singlet": False, "skip_non_singlet": False},
+            "eko_version": eko.__version__,
+        }
+    )
+
+
+def solve_eko(card: dict, xgrid: Sequence[float], targets, path: Path, cores: int) -> dict:
+    """Run eko (one progress step per evolution segment); operators by (Q^2, nf)."""
+    from eko.io.items import Target
+    from eko.io.struct import EKO
+    from eko.runner import operators, parts, recipes
+
+    theory, operator = eko_cards(card, xgrid, targets, cores)
+    with EKO.create(path) as builder:
+        output = builder.load_cards(theory, operator).build()
+        recipes.create(output)
+        steps = list(output.recipes) + list(output.recipes_matching)
+        for recipe in tqdm(steps, desc="eko segments", leave=False):
+            if recipe in output.recipes:
+                output.parts[recipe] = parts.evolve(output, recipe)
+                del output.parts[recipe]
+            else:
+                output.parts_matching[recipe] = parts.match(output, recipe)
+                del output.parts_matching[recipe]
+        for ep in operator.evolgrid:
+            output.operators[Target.from_ep(ep)] = operators.join(operators.retrieve(ep, output))
+            del output.parts
+        return {(float(ep[0]), int(ep[1])): output[ep].operator.copy() for ep in operator.evolgrid}
+
+
+def interpolation_nodes(
+    q0sq: float, threshold: float, q2max: float, lhapdf_points: Sequence[int], refine: int
+) -> dict:
+    """Q^2 nodes: LHAPDF blocks, interpolation nodes and check scales, by flavour number.
+
+    The interpolation nodes of each patch (nf = 4 below the bottom threshold, 5 above) are the
+    LHAPDF nodes, each interval below ``q2max`` split in ``refine``; the check scales lie half-way
+    (in ln Q^2) between interpolation nodes: the first interval of each patch, where evolution
+    is fastest, and the one in the middle of the nf = 5 data range.
+    """
+    lhapdf = {
+        4: np.geomspace(q0sq, threshold, lhapdf_points[0]),
+        5: np.geomspace(threshold, LHAPDF_Q2MAX, lhapdf_points[1]),
+    }
+    dense = {}
+    for nf, block in lhapdf.items():
+        nodes = [block[:1]]
+        for lo, hi in itertools.pairwise(block):
+            nodes.append(np.geomspace(lo, hi, (refine if lo < q2max else 1) + 1)[1:])
+        dense[nf] = np.concatenate(nodes)
+        if len(dense[nf]) < 4:
+            sys.exit(f"error: {len(dense[nf])} interpolation nodes for nf={nf}; need 4")
+    middle = np.searchsorted(dense[5], np.sqrt(threshold * max(q2max, threshold)))
+    middle = int(np.clip(middle, 2, len(dense[5]) - 2))
+    checks = [
+        (np.sqrt(dense[4][0] * dense[4][1]), 4),
+        (np.sqrt(dense[5][0] * dense[5][1]), 5),
+        (np.sqrt(dense[5][middle - 1] * dense[5][middle]), 5),
+    ]
+    return {"lhapdf": lhapdf, "dense": dense, "checks": checks}
+
+
+def eko_targets(nodes: dict) -> list[tuple[float, int]]:
+    """Every (Q^2, nf) eko must compute: nodes, checks and the constraint scales."""
+    targets = {
+        (float(q2), nf)
+        for group in ("lhapdf", "dense")
+        for nf, grid in nodes[group].items()
+        for q2 in grid
+    }
+    targets |= {(float(q2), nf) for q2, nf in nodes["checks"]}
+    targets |= {(POSITIVITY_Q2, 4), (INTEGRABILITY_Q2, 4)}
+    return sorted(targets)
+
+
+class OperatorSet:
+    """eko operators (pid_out, x_out, pid_in, x_in) at the node scales.
+
+    ``exact(q2)`` returns a computed operator; ``interpolate(q2)`` uses only the dense nodes of
+    q2's flavour-number patch (cubic Lagrange in ln Q^2 on the 4 nearest nodes).
+    """
+
+    def __init__(self, operators: dict, dense: dict[int, np.ndarray], atlas_nf):
+        self.scales = np.array([q2 for q2, _ in operators])
+        self.nfs = np.array([nf for _, nf in operators])
+        self.arrays = list(operators.values())
+        self.atlas_nf = atlas_nf
+        self.patches = {nf: np.log(grid) for nf, grid in dense.items()}
+
+    def exact(self, q2: float, nf: int | None = None) -> np.ndarray:
+        """The operator computed at ``q2`` (nf from the atlas unless given)."""
+        nf = self.atlas_nf(q2) if nf is None else nf
+        match = np.isclose(self.scales, q2, rtol=1e-9, atol=0.0) & (self.nfs == nf)
+        if not match.any():
+            raise KeyError(f"no operator at Q2={q2}, nf={nf}")
+        return self.arrays[int(match.argmax())]
+
+    def interpolate(self, q2: float) -> np.ndarray:
+        """The operator at ``q2`` from the dense nodes of its patch."""
+        nf = self.atlas_nf(q2)
+        logs = self.patches[nf]
+        start = int(np.clip(np.searchsorted(logs, np.log(q2)) - 2, 0, len(logs) - 4))
+        stencil = logs[start : start + 4]
+        result = np.zeros_like(self.exact(float(np.exp(stencil[0])), nf))
+        for k, node in enumerate(stencil):
+            others = np.delete(stencil, k)
+            weight = np.prod((np.log(q2) - others) / (node - others))
+            result += weight * self.exact(float(np.exp(node)), nf)
+        return result
+
+
+def to_basis(operator: np.ndarray, x_out: np.ndarray, xgrid: np.ndarray) -> np.ndarray:
+    """eko operator on f (pid_out, x_out, 14, x_in) -> ours on x f (pid_out, x_out, 9, x_in)."""
+    inverse = np.linalg.inv(evolution_rotation(BASIS))  # flavours at Q0 from basis
+    embed = np.zeros((len(EKO_PIDS), len(BASIS)))
+    for row, pid in enumerate(Q0_PIDS):
+        embed[EKO_PIDS.index(pid)] = inverse[row]
+    rotated = np.einsum("aybx,bf->ayfx", operator, embed)
+    return rotated * x_out[None, :, None, None] / xgrid[None, None, None, :]
+
+
+# ---------------------------------------------------------------- FK tables
+
+
+def run_yadism(card: dict, table: Table, points: DatasetPoints, xgrid, path: Path):
+    """yadism coefficient grid of one table, written as a PineAPPL grid at ``path``."""
+    import pineappl
+    import yadism
+    from yadbox.export import dump_pineappl_to_file
+
+    kinematics = [
+        {"x": float(a), "Q2": float(b), "y": float(c)}
+        for a, b, c in zip(points.x, points.q2, points.y, strict=True)
+    ]
+    observables = {
+        "prDIS": table.process,
+        "ProjectileDIS": table.projectile,
+        "TargetDIS": table.target,
+        "PolarizationDIS": 0.0,
+        "PropagatorCorrection": 0.0,
+        "NCPositivityCharge": None,
+        "interpolation_xgrid": list(xgrid),
+        "interpolation_polynomial_degree": 4,
+        "interpolation_is_log": True,
+        "observables": {table.observable: kinematics},
+    }
+    output = yadism.run_yadism(copy.deepcopy(card), observables)
+    dump_pineappl_to_file(output, str(path), table.observable)
+    return pineappl.grid.Grid.read(str(path))
+
+
+def evolve_table(grid, card: dict, operators: OperatorSet, xgrid, work: Path) -> np.ndarray:
+    """Combine a grid with interpolated operators (pineko) -> our (ndata, 9, nx) table."""
+    import pineappl
+    from eko.io.items import Operator
+    from eko.io.struct import EKO
+    from pineko.evolve import evolve_grid
+    from pineko.theory_card import construct_assumptions
+
+    max_as, max_al = 1 + card["PTO"], 1 + card["QED"]
+    mask = pineappl.boc.Order.create_mask(grid.orders(), max_as, max_al, True)
+    targets = [(float(q2), operators.atlas_nf(q2)) for q2 in grid.evolve_info(mask).fac1]
+    theory, operator_card = eko_cards(card, xgrid, targets)
+    eko_path, fk_path = work / "data_eko.tar", work / "table.fk.lz4"
+    eko_path.unlink(missing_ok=True)
+    with EKO.create(eko_path) as builder:
+        output = builder.load_cards(theory, operator_card).build()
+        for ep in operator_card.evolgrid:
+            output[ep] = Operator(operator=operators.interpolate(float(ep[0])))
+    with EKO.read(eko_path) as data_eko:
+        _, fktable, _ = evolve_grid(
+            grid,
+            [data_eko],
+            str(fk_path),
+            max_as,
+            max_al,
+            1.0,
+            1.0,
+            1.0,
+            card,
+            assumptions=construct_assumptions(card),
+        )
+    return fk_to_basis(fktable, np.asarray(xgrid))
+
+
+def fk_to_basis(fktable, xgrid: np.ndarray) -> np.ndarray:
+    """PineAPPL FK table (evolution pids, weights on f) -> (ndata, 9, nx) weights on x f."""
+    table = np.asarray(fktable.table())
+    ours = np.zeros((table.shape[0], len(BASIS), len(xgrid)))
+    columns = [int(np.argmin(np.abs(xgrid - x))) for x in fktable.x_grid()]
+    for channel, (pid,) in enumerate(fktable.channels()):
+        if pid != 22:  # the photon vanishes at Q0 without QED
+            ours[:, BASIS.index(EVOL_PIDS[pid]), columns] += table[:, channel, :]
+    return ours / xgrid
+
+
+def check_convention(fktable_path: Path, ours: np.ndarray, xgrid: np.ndarray) -> float:
+    """Relative difference between PineAPPL's convolution of the toy PDF and ours."""
+    import pineappl
+
+    fktable = pineappl.fk_table.FkTable.read(str(fktable_path))
+    conv = pineappl.convolutions.Conv(
+        convolution_types=pineappl.convolutions.ConvType(polarized=False, time_like=False),
+        pid=2212,
+    )
+
+    def xfx(pid, x, _q2):
+        return float(toy_xf_flavour(np.array([x])).get(pid, np.zeros(1))[0])
+
+    theirs = np.asarray(fktable.convolve(pdg_convs=[conv], xfxs=[xfx]))
+    mine = np.einsum("nfx,fx->n", ours, toy_xf_evolution(xgrid, BASIS))
+    return float(np.max(np.abs(mine / theirs - 1.0)))
+
+
+# ---------------------------------------------------------------- main steps
+
+
+def distinct_points(points: DatasetPoints, table: Table) -> tuple[DatasetPoints, np.ndarray]:
+    """The points with distinct kinematics for ``table``, and the map back to all points.
+
+    Structure functions do not depend on y, and PineAPPL merges bins with equal (x, Q^2) limits
+    (e.g. BCDMS measures the same bins at four beam energies): each is computed once.
+    """
+    y = points.y if table.observable.startswith("XS") else np.zeros_like(points.y)
+    _, first, inverse = np.unique(
+        np.stack([points.x, points.q2, y]), axis=1, return_index=True, return_inverse=True
+    )
+    keep = np.sort(first)
+    position = np.argsort(np.argsort(first))  # rank of each unique column among kept points
+    unique = replace(
+        points, indices=points.indices[keep], x=points.x[keep], q2=points.q2[keep], y=points.y[keep]
+    )
+    return unique, position[inverse.ravel()]
+
+
+def build_dataset_tables(card, datasets, xgrid, operators, work, progress) -> tuple[dict, dict]:
+    """FK tables of every dataset; returns (npz arrays, theory.json dataset entries)."""
+    arrays, entries = {}, {}
+    for points in datasets:
+        keys = []
+        for index, table in enumerate(TABLES[points.name]):
+            progress.set_postfix_str(f"{points.name} table {index} ({len(points.x)} points)")
+            unique, inverse = distinct_points(points, table)
+            with contextlib.redirect_stdout(io.StringIO()):
+                grid = run_yadism(card, table, unique, xgrid, work / "grid.pineappl.lz4")
+                fk = evolve_table(grid, card, operators, xgrid, work)
+            mismatch = check_convention(work / "table.fk.lz4", fk, np.asarray(xgrid))
+            if mismatch > 1e-8:
+                sys.exit(f"error: FK convention check failed for {points.name} ({mismatch:.2e})")
+            key = f"{points.name}_{index}"
+            arrays[key] = fk[inverse]
+            keys.append(key)
+            progress.update()
+        entries[points.name] = {
+            "variant": points.variant,
+            "operation": points.operation,
+            "fktables": keys,
+            "data_indices": points.indices.tolist(),
+            "kinematics": {
+                "x": points.x.tolist(),
+                "Q2": points.q2.tolist(),
+                "y": points.y.tolist(),
+            },
+        }
+    return arrays, entries
+
+
+def build_constraints(operators: OperatorSet, xgrid: np.ndarray) -> tuple[dict, dict, dict]:
+    """Positivity and integrability tables from the operators at 5 and 3 GeV^2."""
+    from eko.interpolation import XGrid
+    from eko.io.items import Operator
+    from eko.io.manipulate import xgrid_reshape
+
+    def rows(q2: float, x_points: np.ndarray) -> np.ndarray:
+        raw = Operator(operator=operators.exact(q2))
+        reshaped = xgrid_reshape(raw, XGrid(xgrid), 4, targetgrid=XGrid(x_points)).operator
+        return to_basis(reshaped, x_points, xgrid)
+
+    arrays, positivity, integrability = {}, {}, {}
+    pos = rows(POSITIVITY_Q2, POSITIVITY_X)
+    for label, pid in POSITIVITY.items():
+        name = f"NNPDF_POS_2P24GEV_{label}"
+        arrays[name] = pos[EKO_PIDS.index(pid)]
+        positivity[name] = {
+            "fktables": [name],
+            "operation": "NULL",
+            "kinematics": {"x": POSITIVITY_X.tolist(), "Q2": [POSITIVITY_Q2] * 20},
+        }
+    x_integ = np.geomspace(xgrid[0], 1e-4, 4)
+    flavours = rows(INTEGRABILITY_Q2, x_integ)  # (14, nx_integ, 9, nx) in EKO_PIDS order
+    at_q0_pids = flavours[[EKO_PIDS.index(pid) for pid in Q0_PIDS]]
+    combos = np.einsum("cp,pyfx->cyfx", evolution_rotation(INTEGRABILITY), at_q0_pids)
+    for label, table in zip(INTEGRABILITY, combos, strict=True):
+        name = f"NNPDF_INTEG_3GEV_X{label.upper()}"
+        arrays[name] = table
+        integrability[name] = {
+            "fktables": [name],
+            "operation": "NULL",
+            "kinematics": {"x": x_integ.tolist(), "Q2": [INTEGRABILITY_Q2] * 4},
+        }
+    return arrays, positivity, integrability
+
+
+def build_evolution(operators: OperatorSet, card: dict, subgrids: dict, xgrid: np.ndarray) -> dict:
+    """LHAPDF operator (nq, 11, nx, 9, nx) float32 with alpha_s, blocks in order."""
+    import eko.couplings
+    from eko.io.runcards import Legacy
+
+    theory = Legacy(card, {}).new_theory
+    couplings = eko.couplings.Couplings(
+        theory.couplings,
+        theory.order,
+        eko.couplings.couplings_mod_ev(eko.io.types.EvolutionMethod("truncated")),
+        masses=[m.value**2 for m in theory.heavy.masses],
+        hqm_scheme=theory.heavy.masses_scheme,
+        thresholds_ratios=np.power(theory.heavy.matching_ratios, 2.0).tolist(),
+    )
+    rows = [EKO_PIDS.index(pid) for pid in LHAPDF_PIDS]
+    blocks, alphas, q2s = [], [], []
+    for nf, grid in subgrids.items():
+        for q2 in grid:
+            blocks.append(to_basis(operators.exact(float(q2), nf)[rows], xgrid, xgrid))
+            alphas.append(4.0 * np.pi * couplings.a_s(float(q2), nf_to=nf))
+            q2s.append(q2)
+    operator = np.asarray(blocks)
+    # entries below 1e-9 of a block's largest are integration noise; zeros compress
+    noise = 1e-9 * np.abs(operator).max(axis=(1, 2, 3, 4), keepdims=True)
+    operator[np.abs(operator) < noise] = 0.0
+    return {
+        "operator": operator.astype(np.float32),
+        "xgrid_out": xgrid,
+        "q2": np.asarray(q2s),
+        "alphas": np.asarray(alphas),
+    }
+
+
+def check_interpolation(operators: OperatorSet, checks, xgrid: np.ndarray) -> list[float]:
+    """Relative error of the interpolated operator on the evolved toy PDF, per check scale.
+
+    The largest over u, d, g and x in [1e-5, 0.8] of |interpolated / exact - 1|.
+    """
+    xf0 = toy_xf_evolution(xgrid, BASIS)
+    rows = [EKO_PIDS.index(pid) for pid in (2, 1, 21)]
+    keep = (xgrid >= 1e-5) & (xgrid <= 0.8)
+    errors = []
+    for q2, nf in checks:
+        exact = to_basis(operators.exact(q2, nf)[rows], xgrid, xgrid)
+        approx = to_basis(operators.interpolate(q2)[rows], xgrid, xgrid)
+        pdf_exact = np.einsum("pyfx,fx->py", exact, xf0)[:, keep]
+        pdf_approx = np.einsum("pyfx,fx->py", approx, xf0)[:, keep]
+        errors.append(float(np.max(np.abs(pdf_approx / pdf_exact - 1.0))))
+    return errors
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command-line entry point (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--theoryid", type=int, default=40000000)
+    parser.add_argument(
+        "--datasets", nargs="+", default=list(DEFAULT_DATASETS), metavar="NAME[:VARIANT]"
+    )
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--q2min", type=float, default=3.49)
+    parser.add_argument("--w2min", type=float, default=12.5)
+    parser.add_argument("--pto", type=int, default=1, choices=(0, 1, 2))
+    parser.add_argument(
+        "--lhapdf-points",
+        type=int,
+        nargs=2,
+        default=(4, 19),
+        metavar=("BELOW", "ABOVE"),
+        help="Q^2 points of the LHAPDF blocks below and above the bottom threshold",
+    )
+    parser.add_argument(
+        "--refine",
+        type=int,
+        default=2,
+        help="split each LHAPDF Q^2 interval below the data's largest Q^2 in this many for the "
+        "nodes the FK tables' operators are interpolated on",
+    )
+    parser.add_argument(
+        "--cores", type=int, default=1, help="processes for eko's integrals (n_integration_cores)"
+    )
+    parser.add_argument(
+        "--max-points",
+        type=int,
+        default=None,
+        help="keep the first N points surviving cuts per dataset (tests)",
+    )
+    args = parser.parse_args(argv)
+    start = time.time()
+    os.environ.setdefault("YADISM_LOG_LEVEL", str(logging.ERROR))  # yadism resets eko's too
+    os.environ.setdefault("YADISM_SILENT_MODE", "1")
+
+    from eko.matchings import nf_default
+    from pineko.evolve import construct_atlas
+    from pineko.opcard_template import xgrid as pineko_xgrid
+
+    card, overrides = load_card(args.theoryid, args.pto)
+    xgrid = np.asarray(pineko_xgrid, dtype=float)
+    atlas = construct_atlas(card)
+
+    def atlas_nf(q2: float) -> int:
+        return int(nf_default(float(q2), atlas))
+
+    datasets = [
+        load_points(spec, args.q2min, args.w2min, card["MP"], args.max_points)
+        for spec in args.datasets
+    ]
+    q2max = max(float(points.q2.max()) for points in datasets if len(points.q2))
+    threshold = (card["kbThr"] * card["mb"]) ** 2
+    nodes = interpolation_nodes(card["Q0"] ** 2, threshold, q2max, args.lhapdf_points, args.refine)
+    targets = eko_targets(nodes)
+    ntables = sum(len(TABLES[points.name]) for points in datasets)
+    with (
+        tempfile.TemporaryDirectory(prefix="n3fit_gpu_theory_") as tmp,
+        tqdm(total=ntables + 3, desc="build theory", unit="step") as progress,
+    ):
+        work = Path(tmp)
+        progress.set_postfix_str(f"eko at {len(targets)} scales")
+        with contextlib.redirect_stdout(io.StringIO()):
+            computed = solve_eko(card, xgrid, targets, work / "nodes_eko.tar", args.cores)
+        progress.update()
+        operators = OperatorSet(computed, nodes["dense"], atlas_nf)
+        interpolation_errors = check_interpolation(operators, nodes["checks"], xgrid)
+        fktables, entries = build_dataset_tables(card, datasets, xgrid, operators, work, progress)
+        progress.set_postfix_str("positivity and integrability")
+        constraint_tables, positivity, integrability = build_constraints(operators, xgrid)
+        progress.update()
+        progress.set_postfix_str("evolution operator")
+        evolution = build_evolution(operators, card, nodes["lhapdf"], xgrid)
+        progress.update()
+    metadata = {
+        "name": str(args.theoryid),
+        "theoryid": args.theoryid,
+        "theory_card": card,
+        "q0": card["Q0"],
+        "xgrid": xgrid.tolist(),
+        "basis": list(BASIS),
+        "convolution": "xf",
+        "cuts": {"q2min": args.q2min, "w2min": args.w2min},
+        "datasets": entries,
+        "positivity": positivity,
+        "integrability": integrability,
+        "evolution": {
+            "file": EVOLUTION_FILE,
+            "q2_subgrids": [grid.tolist() for grid in nodes["lhapdf"].values()],
+            "pids": list(LHAPDF_PIDS),
+        },
+        "build": {
+            "command": shlex.join(["python", "scripts/build_theory.py", *sys.argv[1:]]),
+            "versions": {name: importlib.metadata.version(name) for name in VERSIONED},
+            "seconds": round(time.time() - start, 1),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "overrides": overrides,
+            "q2_interpolation": {
+                "nodes": {nf: grid.tolist() for nf, grid in nodes["dense"].items()},
+                "checks_q2": [q2 for q2, _ in nodes["checks"]],
+                "rel_errors": interpolation_errors,
+                "max_rel_error": max(interpolation_errors),
+            },
+        },
+    }
+    write_theory(args.output, metadata, {**fktables, **constraint_tables}, evolution)
+    theory = load_theory(path=args.output)
+    ndata = sum(observable.ndata for observable in theory.datasets.values())
+    print(
+        f"wrote {args.output}: {len(theory.datasets)} datasets, {ndata} points, "
+        f"{metadata['build']['seconds']:.0f} s, Q^2 interpolation error "
+        f"{max(interpolation_errors):.1e}"
+    )
+
+
+if __name__ == "__main__":
+    main()

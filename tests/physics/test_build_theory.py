@@ -1,0 +1,145 @@
+"""The offline theory builder, end to end, and the shipped FK tables against yadism + eko.
+
+Needs the [theory] extra. Runtime on 2 cores with a warm numba cache: about RUNTIME_NOTE; the
+first eko call after installing eko compiles its kernels (numba, cached on disk afterwards),
+which alone can take 10+ minutes.
+"""
+
+import copy
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from n3fit_gpu.physics.theory import BASIS, load_theory
+from n3fit_gpu.physics.toy_pdf import toy_xf_evolution, toy_xf_flavour
+
+pytestmark = [pytest.mark.theory, pytest.mark.slow]
+for _module in ("eko", "yadism", "pineappl", "pineko"):
+    pytest.importorskip(_module, reason="needs the [theory] extra (eko, yadism, pineappl, pineko)")
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "build_theory.py"
+EKO_PIDS = (22, -6, -5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5, 6)
+
+
+def _builder():
+    spec = importlib.util.spec_from_file_location("build_theory", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_builder_writes_a_loadable_theory(tmp_path):
+    output = tmp_path / "theory"
+    command = [sys.executable, str(SCRIPT), "--datasets", "HERA_CC_318GEV_EP-SIGMARED",
+               "--max-points", "3", "--lhapdf-points", "2", "2", "--refine", "3",
+               "--output", str(output)]  # fmt: skip
+    subprocess.run(command, check=True, cwd=ROOT, capture_output=True, text=True)
+    built = load_theory(path=output)
+
+    observable = built.datasets["HERA_CC_318GEV_EP-SIGMARED"]
+    assert observable.ndata == 3 and observable.operation == "NULL"
+    np.testing.assert_array_equal(observable.data_indices, [0, 1, 2])  # all CC points pass cuts
+    np.testing.assert_allclose(observable.kinematics["Q2"], [300.0, 300.0, 300.0])
+    xf = toy_xf_evolution(built.xgrid, BASIS)
+    assert np.all(np.einsum("nfx,fx->n", observable.fktables[0], xf) > 0)
+    assert len(built.positivity) == 7 and len(built.integrability) == 5
+    assert built.evolution().operator.shape == (4, 11, len(built.xgrid), len(BASIS), 50)
+    assert built.metadata["build"]["overrides"]["FNS"] == "ZM-VFNS"
+
+
+class _EvolvedToy:
+    """LHAPDF-like access to the toy PDF evolved by eko, at the eko's scales and x grid."""
+
+    def __init__(self, xf_by_q2: dict[float, np.ndarray], xgrid: np.ndarray):
+        self.xf_by_q2, self.xgrid = xf_by_q2, xgrid
+
+    def hasFlavor(self, pid):  # noqa: N802 (LHAPDF's name)
+        return pid in EKO_PIDS
+
+    def xfxQ2(self, pid, x, q2):  # noqa: N802
+        scale = min(self.xf_by_q2, key=lambda known: abs(known - q2))
+        assert np.isclose(scale, q2, rtol=1e-9)
+        column = int(np.argmin(np.abs(self.xgrid - x)))
+        return self.xf_by_q2[scale][EKO_PIDS.index(pid), column]
+
+
+def _evolve_toy(card: dict, scales: list[float], xgrid: np.ndarray, work: Path) -> dict:
+    """x f of the toy PDF evolved exactly by eko to each scale, (14 EKO_PIDS, nx) per Q^2."""
+    import eko
+    from eko.io.runcards import Legacy, OperatorCard
+
+    configs = {
+        "evolution_method": "truncated",
+        "ev_op_max_order": [10, 0],
+        "ev_op_iterations": 1,
+        "interpolation_polynomial_degree": 4,
+        "interpolation_is_log": True,
+        "scvar_method": None,
+        "inversion_method": "expanded",
+        "n_integration_cores": 1,
+        "polarized": False,
+        "time_like": False,
+    }
+    operator = OperatorCard.from_dict(
+        {
+            "init": (card["Q0"], card["nf0"]),
+            "mugrid": [(float(np.sqrt(q2)), 4 if q2 < card["mb"] ** 2 else 5) for q2 in scales],
+            "xgrid": list(xgrid),
+            "configs": configs,
+            "debug": {"skip_singlet": False, "skip_non_singlet": False},
+            "eko_version": eko.__version__,
+        }
+    )
+    eko.solve(Legacy(card, {}).new_theory, operator, work / "direct.tar")
+    flavours = toy_xf_flavour(xgrid)
+    f0 = np.array([flavours.get(pid, np.zeros_like(xgrid)) for pid in EKO_PIDS]) / xgrid
+    with eko.EKO.read(work / "direct.tar") as operators:
+        return {
+            ep[0]: np.einsum("aybx,bx->ay", op.operator, f0) * xgrid for ep, op in operators.items()
+        }
+
+
+def _direct(card: dict, table, points: dict, xgrid: np.ndarray, work: Path) -> np.ndarray:
+    """yadism's observable for the toy PDF evolved exactly (no Q^2 interpolation) by eko."""
+    import yadism
+
+    evolved = _evolve_toy(card, sorted(set(points["Q2"])), xgrid, work)
+    kinematics = [
+        {"x": x, "Q2": q2, "y": y}
+        for x, q2, y in zip(points["x"], points["Q2"], points["y"], strict=True)
+    ]
+    observables = {
+        "prDIS": table.process,
+        "ProjectileDIS": table.projectile,
+        "TargetDIS": table.target,
+        "PolarizationDIS": 0.0,
+        "PropagatorCorrection": 0.0,
+        "NCPositivityCharge": None,
+        "interpolation_xgrid": list(xgrid),
+        "interpolation_polynomial_degree": 4,
+        "interpolation_is_log": True,
+        "observables": {table.observable: kinematics},
+    }
+    output = yadism.run_yadism(copy.deepcopy(card), observables)
+    results = output.apply_pdf(_EvolvedToy(evolved, xgrid))[table.observable]
+    return np.array([result["result"] for result in results])
+
+
+@pytest.mark.parametrize(
+    ("dataset", "rows"),
+    [("HERA_NC_318GEV_EP-SIGMARED", [0, 60, 200]), ("NMC_NC_NOTFIXED_P_EM-SIGMARED", [0, 100])],
+)
+def test_shipped_tables_match_direct_yadism_and_eko(dataset, rows, tmp_path):
+    theory = load_theory(theoryid=40000000)
+    observable = theory.datasets[dataset]
+    points = {key: observable.kinematics[key][rows].tolist() for key in ("x", "Q2", "y")}
+    table = _builder().TABLES[dataset][0]
+    direct = _direct(theory.theory_card, table, points, theory.xgrid, tmp_path)
+    xf = toy_xf_evolution(theory.xgrid, BASIS)
+    ours = np.einsum("nfx,fx->n", observable.fktables[0][rows], xf)
+    np.testing.assert_allclose(ours, direct, rtol=1e-3)
