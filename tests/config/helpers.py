@@ -33,7 +33,7 @@ kfold:
   penalties: [saturation, patience, integrability]
   threshold: 10
   partitions:
-  - datasets: [NMC_NC_NOTFIXED_P_EM-SIGMARED, NMC_NC_NOTFIXED_EM-F2]
+  - datasets: [BCDMS_NC_NOTFIXED_P_EM-F2, NMC_NC_NOTFIXED_EM-F2]
   - datasets: [HERA_NC_318GEV_EP-SIGMARED]
 """
 SCAN = QUICKSTART + SCAN_BLOCKS

@@ -63,7 +63,7 @@ def test_misspelt_key_gets_a_suggestion():
 
 
 def test_misspelt_key_is_reported_before_the_key_it_misses():
-    text = edit(QUICKSTART, "{dataset: NMC_NC_NOTFIXED_P", "{datset: NMC_NC_NOTFIXED_P")
+    text = edit(QUICKSTART, "{dataset: BCDMS", "{datset: BCDMS")
     message = error_of(text)
     assert "dataset_inputs[0].datset: unknown key 'datset' — did you mean 'dataset'?" in message
     assert message.endswith("(+1 more)")
@@ -83,7 +83,7 @@ def test_list_items_are_located_by_index_and_line():
     old = "HERA_NC_318GEV_EM-SIGMARED, variant: legacy, frac: 0.75"
     text = edit(QUICKSTART, old, old.replace("0.75", "1.2"))
     line = line_of(text, "frac: 1.2")
-    assert f"runcard.yml:{line} dataset_inputs[2].frac: must be ≤ 1; got 1.2" in error_of(text)
+    assert f"runcard.yml:{line} dataset_inputs[3].frac: must be ≤ 1; got 1.2" in error_of(text)
 
 
 @pytest.mark.parametrize(
@@ -198,7 +198,7 @@ def test_bad_replicas(written, expected):
 
 def test_duplicated_dataset():
     text = edit(
-        QUICKSTART, "{dataset: HERA_NC_318GEV_EM-SIGMARED,", "{dataset: NMC_NC_NOTFIXED_EM-F2,"
+        QUICKSTART, "{dataset: NMC_NC_NOTFIXED_EM-F2,", "{dataset: BCDMS_NC_NOTFIXED_P_EM-F2,"
     )
     assert "dataset_inputs[2].dataset: dataset listed twice" in error_of(text)
 
