@@ -170,8 +170,17 @@ def load_card(theoryid: int, pto: int) -> tuple[dict, dict]:
     import nnpdf_data
     from nnpdf_data.theorydbutils import fetch_theory
 
-    card = fetch_theory(Path(nnpdf_data.__file__).parent / "theory_cards", theoryid)
+    cards = Path(nnpdf_data.__file__).parent / "theory_cards"
+    if not (cards / f"{theoryid}.yaml").is_file():
+        sys.exit(f"error: no theory card {theoryid} in {cards}")
+    card = fetch_theory(cards, theoryid)
     card = {key: value for key, value in card.items() if value is not None}
+    if card["nf0"] != 4 or not card["IC"]:
+        sys.exit(
+            f"error: theory {theoryid} has nf0={card['nf0']}, IC={card['IC']}; this builder "
+            "writes the basis of a fitted charm at Q0 between the charm and bottom thresholds "
+            "(nf0=4, IC=1), e.g. 40000000"
+        )
     overrides = {"PTO": pto, "FNS": "ZM-VFNS"}
     if card.get("MaxNfPdf", 5) < 6:
         overrides["ktThr"] = TOP_THRESHOLD_OFF

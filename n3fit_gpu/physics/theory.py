@@ -189,6 +189,8 @@ class Theory:
         kinematic cuts applied to the data ("q2min", "w2min").
     datasets, positivity, integrability : Mapping[str, ObservableTheory]
         by name.
+    metadata : dict
+        the whole theory.json (build record, checksums, evolution entry).
     """
 
     name: str
