@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from n3fit_gpu.config.vocabulary import (
     ActivationName,
+    DropoutRate,
     InitializerName,
     LayerType,
     LossType,
@@ -78,7 +79,9 @@ class ScanArchitecture(_Block):
     initializers: tuple[InitializerName, ...] | None = Field(
         None, min_length=1, description="Weight initialisers to choose from."
     )
-    max_drop: float | None = Field(None, ge=0, lt=1, description="Largest dropout rate.")
+    max_drop: DropoutRate | None = Field(
+        None, ge=0, lt=1, description="Largest dropout rate; only 0 for now."
+    )
     n_layers: tuple[PositiveInt, ...] | None = Field(
         None, min_length=1, description="Numbers of layers to choose from (last one: 8 units)."
     )

@@ -28,6 +28,7 @@ from n3fit_gpu.config.vocabulary import (
     SUM_RULES,
     ActivationName,
     BackendName,
+    DropoutRate,
     FieldIssue,
     FlavourName,
     InitializerName,
@@ -152,7 +153,9 @@ class Parameters(_Block):
         0.1, gt=0, le=1, description="Epochs without improvement before stopping, as a fraction."
     )
     layer_type: LayerType = Field("dense", description="Only dense for now.")
-    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout rate of hidden layers (0).")
+    dropout: DropoutRate = Field(
+        0.0, ge=0, lt=1, description="Dropout rate of hidden layers; only 0 (none) for now."
+    )
     threshold_chi2: float = Field(
         10.0, gt=0, description="A replica fails if its validation χ²/point exceeds it (10)."
     )

@@ -120,6 +120,19 @@ Range = Annotated[tuple[float, float], BeforeValidator(_pair), AfterValidator(_o
 PositiveRange = Annotated[Range, AfterValidator(_positive_range)]
 
 
+def _no_dropout(value: float | None) -> float | None:
+    if value:
+        raise FieldIssue(
+            "dropout is not implemented yet",
+            hint="set 0; a silently ignored rate would mislead a fit or a scan",
+        )
+    return value
+
+
+# Dropout rates: only 0 until replica-independent dropout masks exist (NNPDF4.0 uses 0).
+DropoutRate = Annotated[float, AfterValidator(_no_dropout)]
+
+
 def check_pair(model: Any, low: str, high: str) -> None:
     """Raise unless ``model.low ≤ model.high`` or both are unset (naming the key to fix)."""
     lo, hi = getattr(model, low), getattr(model, high)

@@ -19,7 +19,7 @@ hyperscan_config:
   positivity: {min_multiplier: 1.01, max_multiplier: 1.1, min_initial: 1, max_initial: 100}
   architecture:
     initializers: [glorot_normal, glorot_uniform]
-    max_drop: 0.15
+    max_drop: 0.0
     n_layers: [2, 3]
     min_units: 5
     max_units: 50

@@ -304,3 +304,18 @@ def test_duplicate_key_is_refused_not_silently_overwritten():
         f"runcard.yml:{line_of(text, 'debug: true')} debug: key given twice "
         f"(first at line {line_of(text, 'debug: false')}); keep one"
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("dropout: 0.0", "dropout: 0.2", "parameters.dropout"),
+        ("max_drop: 0.0", "max_drop: 0.1", "hyperscan_config.architecture.max_drop"),
+    ],
+)
+def test_dropout_is_refused_until_implemented(old, new, key):
+    text = edit(SCAN, old, new)
+    assert error_of(text) == (
+        f"runcard.yml:{line_of(text, new)} {key}: dropout is not implemented yet; got "
+        f"{new.split(': ')[1]} (set 0; a silently ignored rate would mislead a fit or a scan)"
+    )
