@@ -1,0 +1,140 @@
+"""NNPDF's ensemble statistics and hyperopt losses, in numpy.
+
+Shapes: ``predictions (replica, point)``, ``data (point,)``, ``covariance (point, point)``;
+per-replica quantities ``(replica,)``. chi2 values are per data point (chi2/n).
+
+A trial is scored in two reductions: over the replicas of one fold (:func:`fold_loss`, with
+``replica_statistic``) and over the folds of one trial (:func:`trial_loss`, with
+``fold_statistic``). Both use one of :data:`STATISTICS`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from n3fit_gpu.search.errors import SearchError
+
+STATISTICS = ("average", "average_best", "best_worst", "std")
+LOSS_TYPES = ("chi2", "phi2")
+BEST_FRACTION = 0.9  # average_best keeps the best ceil(0.9 n) values (NNPDF's choice)
+
+
+def check_statistic(name: str, what: str = "statistic") -> None:
+    """Raise :class:`SearchError` unless ``name`` is one of :data:`STATISTICS`."""
+    if name not in STATISTICS:
+        raise SearchError(f"unknown {what} {name!r}; use one of {', '.join(STATISTICS)}")
+
+
+def check_loss_type(loss_type: str) -> None:
+    """Raise :class:`SearchError` unless ``loss_type`` is one of :data:`LOSS_TYPES`."""
+    if loss_type not in LOSS_TYPES:
+        raise SearchError(f"unknown loss_type {loss_type!r}; use one of {', '.join(LOSS_TYPES)}")
+
+
+def statistic(name: str, values: np.ndarray) -> float:
+    """Reduce ``values`` (1-D) with the named statistic.
+
+    ``average`` is the mean, ``average_best`` the mean of the lowest ``ceil(0.9 n)`` values
+    (NaN sorts last, so NaN values are dropped when they fall outside the best 90%),
+    ``best_worst`` the maximum (the worst value), ``std`` the population standard deviation.
+    NaN propagates through every statistic except ``average_best`` as described.
+    """
+    check_statistic(name)
+    values = np.asarray(values, dtype=float).ravel()
+    if values.size == 0:
+        raise SearchError(f"statistic {name!r} of no values; at least one replica/fold is needed")
+    if name == "average":
+        return float(np.mean(values))
+    if name == "average_best":
+        kept = math.ceil(BEST_FRACTION * values.size)
+        return float(np.mean(np.sort(values)[:kept]))
+    if name == "best_worst":
+        return float(np.max(values))
+    return float(np.std(values))
+
+
+def chi2_per_replica(
+    predictions: np.ndarray, data: np.ndarray, covariance: np.ndarray
+) -> np.ndarray:
+    """chi2/n of each replica: ``(p_r - d) C^-1 (p_r - d) / n``, via a Cholesky solve.
+
+    Parameters
+    ----------
+    predictions : (replica, point)
+    data : (point,)
+    covariance : (point, point), symmetric positive definite
+
+    Returns
+    -------
+    (replica,)
+    """
+    predictions = np.atleast_2d(np.asarray(predictions, dtype=float))
+    data = np.asarray(data, dtype=float)
+    covariance = np.asarray(covariance, dtype=float)
+    n = data.shape[0]
+    if predictions.shape[1:] != (n,) or covariance.shape != (n, n):
+        raise SearchError(
+            f"chi2 needs predictions (R, {n}) and covariance ({n}, {n}) for {n} data points; "
+            f"got {predictions.shape} and {covariance.shape}"
+        )
+    try:
+        lower = np.linalg.cholesky(covariance)
+    except np.linalg.LinAlgError as exc:
+        raise SearchError(
+            "covariance matrix is not positive definite; check its construction"
+        ) from exc
+    whitened = np.linalg.solve(lower, (predictions - data).T)  # (point, replica)
+    return np.sum(whitened**2, axis=0) / n
+
+
+def phi2(predictions: np.ndarray, data: np.ndarray, covariance: np.ndarray) -> float:
+    """NNPDF's phi2: ``mean_r chi2_r/n - chi2(mean_r p_r)/n`` (>= 0 up to round-off).
+
+    It is the ensemble spread measured in units of the data uncertainty.
+    """
+    predictions = np.atleast_2d(np.asarray(predictions, dtype=float))
+    per_replica = chi2_per_replica(predictions, data, covariance)
+    central = chi2_per_replica(predictions.mean(axis=0, keepdims=True), data, covariance)
+    return float(np.mean(per_replica) - central[0])
+
+
+def fold_loss(
+    loss_type: str,
+    replica_statistic: str,
+    chi2: np.ndarray,
+    phi2: float,
+    penalties: Mapping[str, np.ndarray],
+    penalties_in_loss: bool,
+) -> float:
+    """The loss of one fold.
+
+    ``chi2``: ``statistic(replica_statistic, chi2 + sum(penalties))`` (penalties only if
+    ``penalties_in_loss``); ``phi2``: ``phi2 + sum_p mean_r(penalty_p)`` (idem).
+    """
+    check_loss_type(loss_type)
+    chi2 = np.asarray(chi2, dtype=float)
+    if loss_type == "chi2":
+        if penalties_in_loss:
+            chi2 = chi2 + sum((np.asarray(p, dtype=float) for p in penalties.values()), 0.0)
+        return statistic(replica_statistic, chi2)
+    extra = sum(float(np.mean(p)) for p in penalties.values()) if penalties_in_loss else 0.0
+    return float(phi2) + extra
+
+
+def trial_loss(loss_type: str, fold_statistic: str, fold_losses: Sequence[float]) -> float:
+    """The loss of one trial (what TPE minimises).
+
+    ``chi2``: ``statistic(fold_statistic, fold_losses)``. ``phi2``: its reciprocal,
+    ``1 / statistic(...)``: NNPDF *maximises* phi2 among trials, preferring the ensemble with
+    the largest spread relative to the data uncertainty among those that fit (an ensemble that
+    is too narrow underestimates the PDF uncertainty). A statistic <= 0 (a collapsed ensemble,
+    or round-off) gives ``inf`` rather than a huge negative loss that TPE would prefer.
+    """
+    check_loss_type(loss_type)
+    value = statistic(fold_statistic, np.asarray(fold_losses, dtype=float))
+    if loss_type == "chi2" or math.isnan(value):
+        return value
+    return 1.0 / value if value > 0 else math.inf
