@@ -1,0 +1,171 @@
+"""One trial of a scan: train fold 0, 1, ... and score the ensembles by their statistics.
+
+The problem supplies ``train_fold(k) -> FoldResult``: it trains the whole replica ensemble with
+fold ``k``'s data held out and measures, on that held-out data, the per-replica chi2/point, the
+ensemble phi2 and per-replica penalties (all arrays ``(replica,)``).
+
+Threshold abort (NNPDF's ``hyper_threshold``, in chi2/point): after each fold the fold's chi2
+loss (``statistic(replica_statistic, chi2 [+ penalties])``, which *is* the fold loss for
+``loss_type="chi2"``) is compared with ``threshold``; above it, or NaN, the remaining folds are
+never trained and the trial is scored on the folds run, ``aborted_at_fold`` = that fold.
+The status stays ``"ok"`` so that TPE learns the region is bad, except:
+
+- a non-finite trial loss gives ``"fail"``;
+- with ``loss_type="phi2"`` an aborted trial is ``"fail"``: 1/phi2 of an ensemble that does
+  not fit the data is not comparable with that of one that does (a bad fit has a large spread,
+  which 1/phi2 would reward);
+- an :class:`~n3fit_gpu.errors.N3fitError` from ``train_fold`` gives ``"fail"`` with its message
+  in ``error`` (other exceptions are bugs and propagate).
+
+Records are plain JSON (:mod:`.jsonable`): non-finite floats are written as ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from n3fit_gpu.errors import N3fitError
+from n3fit_gpu.search.errors import SearchError
+from n3fit_gpu.search.jsonable import to_json
+from n3fit_gpu.search.statistics import check_loss_type, check_statistic, fold_loss, trial_loss
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """What training one fold measured on its held-out data (arrays are ``(replica,)``)."""
+
+    chi2: np.ndarray
+    phi2: float
+    penalties: Mapping[str, np.ndarray]
+    replica_epochs: int
+    extra: Mapping[str, Any] = field(default_factory=dict)  # JSON-able, copied to the record
+
+
+@dataclass(frozen=True)
+class KFoldSettings:
+    """How folds are scored (NNPDF's ``kfold`` runcard keys)."""
+
+    loss_type: str = "chi2"
+    replica_statistic: str = "average"
+    fold_statistic: str = "average"
+    threshold: float = 50.0
+    penalties_in_loss: bool = False
+
+    def __post_init__(self) -> None:
+        check_loss_type(self.loss_type)
+        check_statistic(self.replica_statistic, "replica_statistic")
+        check_statistic(self.fold_statistic, "fold_statistic")
+        if not self.threshold > 0:
+            raise SearchError(f"threshold must be > 0 (chi2/point); got {self.threshold}")
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """The outcome of one trial; ``aborted_at_fold`` is the fold where it stopped early."""
+
+    loss: float
+    status: str
+    fold_losses: list[float]
+    folds: list[FoldResult]
+    aborted_at_fold: int | None
+    seconds: float
+    replica_epochs: int
+    error: str | None
+
+    def to_result_dict(self) -> dict:
+        """hyperopt's ``result`` dict, plain JSON (non-finite floats are ``None``)."""
+        names = sorted({name for fold in self.folds for name in fold.penalties})
+        meta = {
+            "fold_losses": self.fold_losses,
+            "chi2_per_fold_replica": [fold.chi2 for fold in self.folds],
+            "phi2_per_fold": [fold.phi2 for fold in self.folds],
+            "penalties_per_fold": {
+                name: [fold.penalties.get(name) for fold in self.folds] for name in names
+            },
+            "aborted_at_fold": self.aborted_at_fold,
+            "extra_per_fold": [fold.extra for fold in self.folds],
+        }
+        return to_json(
+            {
+                "status": self.status,
+                "loss": self.loss,
+                "validation_loss": self.loss,
+                "kfold_meta": meta,
+                "replica_epochs": self.replica_epochs,
+                "seconds": self.seconds,
+                "error": self.error,
+            }
+        )
+
+
+def _chi2_loss(fold: FoldResult, settings: KFoldSettings) -> float:
+    """The fold's chi2 loss, compared with the threshold whatever the loss type."""
+    return fold_loss(
+        "chi2",
+        settings.replica_statistic,
+        fold.chi2,
+        fold.phi2,
+        fold.penalties,
+        settings.penalties_in_loss,
+    )
+
+
+def run_folds(
+    train_fold: Callable[[int], FoldResult],
+    n_folds: int,
+    settings: KFoldSettings,
+    on_fold: Callable[[int, float], None] | None = None,
+) -> TrialResult:
+    """Train folds ``0 .. n_folds-1`` in order, stopping at the first one above threshold.
+
+    ``on_fold(k, fold_loss)`` is called after each fold that trained.
+    """
+    if n_folds < 1:
+        raise SearchError(f"a trial needs at least one fold; got n_folds={n_folds}")
+    start = time.perf_counter()
+    folds: list[FoldResult] = []
+    losses: list[float] = []
+    stopped_at, error = None, None
+    for k in range(n_folds):
+        try:
+            fold = train_fold(k)
+        except N3fitError as exc:
+            stopped_at, error = k, str(exc)
+            break
+        folds.append(fold)
+        losses.append(
+            fold_loss(
+                settings.loss_type,
+                settings.replica_statistic,
+                fold.chi2,
+                fold.phi2,
+                fold.penalties,
+                settings.penalties_in_loss,
+            )
+        )
+        if on_fold is not None:
+            on_fold(k, losses[-1])
+        if not _chi2_loss(fold, settings) <= settings.threshold:  # NaN aborts too
+            stopped_at = k
+            break
+    if error is None:
+        loss = trial_loss(settings.loss_type, settings.fold_statistic, losses)
+        ok = math.isfinite(loss) and not (settings.loss_type == "phi2" and stopped_at is not None)
+    else:
+        loss, ok = math.nan, False
+    return TrialResult(
+        loss=loss,
+        status="ok" if ok else "fail",
+        fold_losses=losses,
+        folds=folds,
+        aborted_at_fold=stopped_at,
+        seconds=time.perf_counter() - start,
+        replica_epochs=sum(int(fold.replica_epochs) for fold in folds),
+        error=error,
+    )

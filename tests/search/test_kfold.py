@@ -1,0 +1,122 @@
+"""run_folds: fold order, threshold abort, failures and the JSON result record."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from n3fit_gpu.errors import DataError
+from n3fit_gpu.search.errors import SearchError
+from n3fit_gpu.search.kfold import FoldResult, KFoldSettings, run_folds
+
+
+def _fold(chi2, phi2=0.5, epochs=10, **penalties):
+    return FoldResult(
+        chi2=np.asarray(chi2, dtype=float),
+        phi2=phi2,
+        penalties={k: np.asarray(v, dtype=float) for k, v in penalties.items()},
+        replica_epochs=epochs,
+        extra={"partition": "some datasets"},
+    )
+
+
+class Recorder:
+    """A fake train_fold that returns the given fold results and records the folds asked."""
+
+    def __init__(self, *results):
+        self.results, self.called = results, []
+
+    def __call__(self, k):
+        self.called.append(k)
+        result = self.results[k]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+
+def test_all_folds_below_threshold_run_in_order():
+    train = Recorder(_fold([1.0, 3.0]), _fold([2.0, 2.0]), _fold([3.0, 5.0]))
+    seen = []
+    result = run_folds(train, 3, KFoldSettings(), on_fold=lambda k, loss: seen.append((k, loss)))
+    assert train.called == [0, 1, 2] and seen == [(0, 2.0), (1, 2.0), (2, 4.0)]
+    assert result.status == "ok" and result.aborted_at_fold is None
+    assert result.loss == pytest.approx(8 / 3) and result.replica_epochs == 30
+
+
+def test_fold_above_threshold_stops_before_training_the_next():
+    train = Recorder(_fold([60.0, 80.0]), _fold([1.0, 1.0]))
+    result = run_folds(train, 2, KFoldSettings(threshold=50.0))
+    assert train.called == [0]
+    assert result.aborted_at_fold == 0 and result.status == "ok"
+    assert result.fold_losses == [70.0] and result.loss == 70.0
+
+
+def test_threshold_uses_the_replica_statistic_and_penalties_when_in_loss():
+    train = Recorder(_fold([1.0, 2.0], sat=[10.0, 10.0]), _fold([1.0, 2.0]))
+    settings = KFoldSettings(replica_statistic="best_worst", threshold=5.0)
+    assert run_folds(train, 2, settings).aborted_at_fold is None
+    train = Recorder(_fold([1.0, 2.0], sat=[10.0, 10.0]), _fold([1.0, 2.0]))
+    in_loss = KFoldSettings(replica_statistic="best_worst", threshold=5.0, penalties_in_loss=True)
+    result = run_folds(train, 2, in_loss)
+    assert train.called == [0] and result.fold_losses == [12.0]
+
+
+def test_nan_fold_loss_aborts_and_fails():
+    train = Recorder(_fold([np.nan, 1.0]), _fold([1.0, 1.0]))
+    result = run_folds(train, 2, KFoldSettings())
+    assert train.called == [0] and result.aborted_at_fold == 0
+    assert result.status == "fail" and math.isnan(result.loss)
+
+
+def test_user_error_in_training_fails_the_trial_with_its_message():
+    train = Recorder(_fold([1.0]), DataError("fold 1 is empty after cuts; widen the partition"))
+    result = run_folds(train, 3, KFoldSettings())
+    assert train.called == [0, 1]
+    assert result.status == "fail" and "fold 1 is empty" in result.error
+    assert result.fold_losses == [1.0] and result.aborted_at_fold == 1
+
+
+def test_bugs_propagate():
+    with pytest.raises(ZeroDivisionError):
+        run_folds(Recorder(ZeroDivisionError()), 1, KFoldSettings())
+
+
+def test_phi2_loss_is_reciprocal_and_an_aborted_phi2_trial_fails():
+    train = Recorder(_fold([1.0], phi2=0.25), _fold([1.0], phi2=0.75))
+    result = run_folds(train, 2, KFoldSettings(loss_type="phi2"))
+    assert result.status == "ok" and result.loss == pytest.approx(2.0)
+    train = Recorder(_fold([99.0], phi2=0.25), _fold([1.0], phi2=0.75))
+    result = run_folds(train, 2, KFoldSettings(loss_type="phi2"))
+    assert train.called == [0] and result.status == "fail"
+
+
+def test_result_dict_is_plain_json_with_per_fold_metadata():
+    diverged = [1.0] * 9 + [np.inf]  # average_best drops the worst of 10 replicas
+    train = Recorder(_fold(diverged, sat=[0.5] * 10), _fold([2.0] * 10, sat=[1.0] * 10))
+    result = run_folds(train, 2, KFoldSettings(replica_statistic="average_best"))
+    record = json.loads(json.dumps(result.to_result_dict(), allow_nan=False))
+    assert record["status"] == "ok" and record["loss"] == record["validation_loss"]
+    meta = record["kfold_meta"]
+    assert meta["fold_losses"] == [1.0, 2.0] and record["loss"] == 1.5
+    assert meta["chi2_per_fold_replica"] == [[1.0] * 9 + [None], [2.0] * 10]  # inf -> null
+    assert meta["penalties_per_fold"] == {"sat": [[0.5] * 10, [1.0] * 10]}
+    assert meta["phi2_per_fold"] == [0.5, 0.5] and meta["aborted_at_fold"] is None
+    assert meta["extra_per_fold"] == [{"partition": "some datasets"}] * 2
+    assert record["replica_epochs"] == 20 and record["error"] is None
+    failed = run_folds(Recorder(_fold([np.nan])), 1, KFoldSettings()).to_result_dict()
+    assert json.loads(json.dumps(failed, allow_nan=False))["loss"] is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"loss_type": "logp"},
+        {"replica_statistic": "median"},
+        {"fold_statistic": "max"},
+        {"threshold": 0.0},
+    ],
+)
+def test_bad_settings_raise_search_error(bad):
+    with pytest.raises(SearchError):
+        KFoldSettings(**bad)
