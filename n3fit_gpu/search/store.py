@@ -1,0 +1,180 @@
+"""The trial log: an append-only JSON-lines file, one hyperopt trial document per line.
+
+Writing: one ``os.write`` of a whole line on an ``O_APPEND`` descriptor under an exclusive
+``flock``, then ``fsync``; several processes may append to one log. A line left torn by a
+crashed writer (no trailing newline) is closed with a newline before the next record, so it
+costs only itself.
+
+Reading is incremental (as Optuna's journal file storage): :class:`TrialLog` caches the byte
+offset it has parsed up to and the records so far, so each :meth:`TrialLog.read` parses only
+the bytes appended since, and its cost stays flat as the log grows. A torn last line is left
+for the next read; a complete line that is not a trial document is skipped with one warning
+naming file and line; a file that shrank or was replaced is read again from the start.
+
+Documents have hyperopt's trial-document shape (``state``, ``tid``, ``spec``, ``result``,
+``misc``, ``exp_key``, ``owner``, ``version``, ``book_time``, ``refresh_time``; times as ISO
+strings in UTC) plus ``params`` (the decoded point) and ``format_version``.
+:func:`to_hyperopt_trials` turns them back into a :class:`hyperopt.Trials`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hyperopt import JOB_STATE_DONE, Trials
+
+from n3fit_gpu.search.jsonable import to_json
+
+FORMAT_VERSION = 1
+_REQUIRED = {"tid": int, "result": dict, "misc": dict}
+
+
+class TrialLog:
+    """An append-only JSON-lines trial log at ``path`` (parent folders created on append)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._start_over(None)
+
+    def _start_over(self, file_id: tuple[int, int] | None) -> None:
+        self._file_id = file_id
+        self.offset = 0  # bytes parsed so far (public for inspection, not for writing)
+        self._lines = 0
+        self._records: list[dict] = []
+
+    def append(self, doc: dict) -> None:
+        """Append ``doc`` as one line, atomically with respect to other appenders."""
+        data = (json.dumps(doc, allow_nan=False) + "\n").encode()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # close a line torn by a crashed writer
+            if os.write(fd, data) != len(data):
+                raise OSError(f"{self.path}: short write while appending a trial record")
+            os.fsync(fd)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def read(self) -> list[dict]:
+        """All valid records, parsing only the bytes appended since the previous call."""
+        try:
+            handle = open(self.path, "rb")
+        except FileNotFoundError:
+            self._start_over(None)
+            return []
+        with handle:
+            stat = os.fstat(handle.fileno())
+            file_id = (stat.st_dev, stat.st_ino)
+            if file_id != self._file_id or stat.st_size < self.offset:
+                self._start_over(file_id)
+            handle.seek(self.offset)
+            chunk = handle.read()
+        complete = chunk.rfind(b"\n") + 1  # a torn last line waits for the next read
+        for line in chunk[:complete].split(b"\n")[:-1]:
+            self._lines += 1
+            self._parse(line)
+        self.offset += complete
+        return list(self._records)
+
+    def _parse(self, line: bytes) -> None:
+        if not line.strip():
+            return
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            doc, why = None, "not valid JSON"
+        else:
+            why = "not a trial document (a JSON object with tid, result and misc)"
+        if isinstance(doc, dict) and all(isinstance(doc.get(k), t) for k, t in _REQUIRED.items()):
+            self._records.append(doc)
+        else:
+            warnings.warn(
+                f"{self.path}:{self._lines}: skipped a line that is {why}; the other records "
+                "are kept (delete or repair that line to silence this warning)",
+                stacklevel=3,
+            )
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat()
+
+
+def trial_document(
+    tid: int,
+    vals: dict[str, list],
+    point: dict,
+    result: dict,
+    started: datetime,
+    finished: datetime,
+) -> dict:
+    """A finished trial as a hyperopt trial document (plain JSON) plus ``params``.
+
+    ``vals`` is hyperopt's ``misc.vals`` (``label -> [value]``, ``[]`` if inactive), ``point``
+    the decoded point, ``result`` the objective's result dict; times are naive UTC or aware.
+    """
+    vals = {label: list(values) for label, values in vals.items()}
+    misc = {
+        "tid": tid,
+        "cmd": ["domain_attachment", "FMinIter_Domain"],
+        "workdir": None,
+        "idxs": {label: [tid] if values else [] for label, values in vals.items()},
+        "vals": vals,
+    }
+    doc = {
+        "state": JOB_STATE_DONE,
+        "tid": tid,
+        "spec": None,
+        "result": result,
+        "misc": misc,
+        "exp_key": None,
+        "owner": None,
+        "version": 0,
+        "book_time": _iso(started),
+        "refresh_time": _iso(finished),
+        "params": point,
+        "format_version": FORMAT_VERSION,
+    }
+    return to_json(doc)
+
+
+def _hyperopt_doc(doc: dict) -> dict[str, Any]:
+    result = dict(doc["result"])
+    if result.get("status") == "ok" and result.get("loss") is None:
+        result["status"] = "fail"  # defensive: hyperopt needs a number for an ok trial
+    times = {
+        key: datetime.fromisoformat(doc[key]) if isinstance(doc.get(key), str) else None
+        for key in ("book_time", "refresh_time")
+    }
+    misc = dict(doc["misc"])
+    misc.setdefault("cmd", ["domain_attachment", "FMinIter_Domain"])
+    misc.setdefault("workdir", None)
+    return {
+        **doc,
+        **times,
+        "state": doc.get("state", JOB_STATE_DONE),
+        "spec": doc.get("spec"),
+        "exp_key": doc.get("exp_key"),
+        "owner": doc.get("owner"),
+        "result": result,
+        "misc": misc,
+    }
+
+
+def to_hyperopt_trials(docs: list[dict]) -> Trials:
+    """A refreshed :class:`hyperopt.Trials` holding copies of ``docs`` (for TPE, best_trial)."""
+    trials = Trials()
+    trials.insert_trial_docs([_hyperopt_doc(doc) for doc in docs])
+    trials.refresh()
+    return trials
