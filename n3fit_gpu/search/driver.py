@@ -1,0 +1,128 @@
+"""The ask/tell TPE loop: suggest a point, run the objective, append the trial to the log.
+
+Determinism on resume: the suggestion for trial ``tid`` depends only on the search space, the
+finished trials ``0 .. tid-1`` (read back from the log, so their floats are exactly those a
+resumed scan reads) and a seed derived from ``(seed, tid)`` alone (:func:`seed_for`). A scan
+that is interrupted and started again therefore suggests, trial by trial, what an
+uninterrupted scan does: finished trials are never rerun, and a trial killed mid-way is rerun
+with the same point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import numpy as np
+from hyperopt import Domain, tpe
+from tqdm.auto import tqdm
+
+from n3fit_gpu.search.errors import SearchError
+from n3fit_gpu.search.jsonable import to_json
+from n3fit_gpu.search.kfold import TrialResult
+from n3fit_gpu.search.space import Space, point_from_vals, to_hyperopt
+from n3fit_gpu.search.store import TrialLog, to_hyperopt_trials, trial_document
+
+
+def seed_for(seed: int, tid: int) -> int:
+    """The RNG seed of trial ``tid``: a function of ``(seed, tid)`` only (numpy SeedSequence)."""
+    if seed < 0 or tid < 0:
+        raise SearchError(f"seeds and trial ids must be >= 0; got seed={seed}, tid={tid}")
+    return int(np.random.SeedSequence([seed, tid]).generate_state(1)[0])
+
+
+def _domain(hp_space: dict) -> Domain:
+    return Domain(lambda point: None, hp_space)  # only the space is used: no evaluation here
+
+
+def suggest(
+    hp_space: dict, docs: list[dict], tid: int, seed: int, *, n_startup_jobs: int = 20
+) -> tuple[dict, dict]:
+    """TPE's suggestion for trial ``tid`` given the finished trial documents ``docs``.
+
+    The first ``n_startup_jobs`` trials are drawn at random (hyperopt's TPE does that itself).
+
+    Returns
+    -------
+    vals : dict
+        hyperopt's ``misc.vals`` (``label -> [value]`` or ``[]``), plain JSON.
+    point : dict
+        The decoded point, as the objective receives it.
+    """
+    new = tpe.suggest(
+        [tid],
+        _domain(hp_space),
+        to_hyperopt_trials(docs),
+        seed_for(seed, tid),
+        n_startup_jobs=n_startup_jobs,
+        verbose=False,
+    )
+    vals = to_json(new[0]["misc"]["vals"])
+    return vals, point_from_vals(hp_space, vals)
+
+
+def _check_log_matches(hp_space: dict, docs: list[dict], log: TrialLog) -> None:
+    labels = set(_domain(hp_space).params)
+    for doc in docs:
+        if set(doc["misc"]["vals"]) != labels:
+            raise SearchError(
+                f"{log.path}: trial {doc['tid']} was run with another search space "
+                f"(labels {sorted(doc['misc']['vals'])}, now {sorted(labels)}); "
+                "resume with the original runcard or start a new scan folder"
+            )
+
+
+def best_trial(docs: list[dict]) -> dict | None:
+    """The successful trial document with the lowest loss (``None`` if there is none)."""
+    finished = [
+        d for d in docs if d["result"].get("status") == "ok" and d["result"].get("loss") is not None
+    ]
+    return min(finished, key=lambda d: (d["result"]["loss"], d["tid"]), default=None)
+
+
+def _postfix(docs: list[dict]) -> str:
+    best = best_trial(docs)
+    if best is None:
+        return "no successful trial yet"
+    return f"best loss {best['result']['loss']:.4g} (trial {best['tid']})"
+
+
+def _next_tid(done: set[int]) -> int:
+    return next(tid for tid in range(len(done) + 1) if tid not in done)
+
+
+def run_scan(
+    space: Space,
+    objective: Callable[[dict], TrialResult],
+    log: TrialLog,
+    trials: int,
+    seed: int,
+    progress: bool = True,
+    n_startup_jobs: int = 20,
+) -> list[dict]:
+    """Run (or resume) a scan until ``log`` holds ``trials`` trials; returns all documents.
+
+    Each new trial gets the lowest trial id not in the log, TPE's point for it, and
+    ``objective(point)``; its document is appended to the log before the next trial starts.
+    Exceptions from the objective propagate (the trial is not logged and reruns on resume).
+    """
+    if trials < 0:
+        raise SearchError(f"the number of trials must be >= 0; got {trials}")
+    hp_space = to_hyperopt(space)
+    docs = log.read()
+    _check_log_matches(hp_space, docs, log)
+    done = {doc["tid"] for doc in docs}
+    initial = min(len(done), trials)
+    with tqdm(total=trials, initial=initial, desc="trials", disable=not progress) as bar:
+        bar.set_postfix_str(_postfix(docs))
+        while len(done) < trials:
+            tid = _next_tid(done)
+            vals, point = suggest(hp_space, docs, tid, seed, n_startup_jobs=n_startup_jobs)
+            started = datetime.now(UTC)
+            result = objective(point).to_result_dict()
+            log.append(trial_document(tid, vals, point, result, started, datetime.now(UTC)))
+            docs = log.read()
+            done = {doc["tid"] for doc in docs}
+            bar.update(min(len(done), trials) - bar.n)
+            bar.set_postfix_str(_postfix(docs))
+    return docs
