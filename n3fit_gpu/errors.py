@@ -33,3 +33,17 @@ class TrainingError(N3fitError, RuntimeError):
 
 class OutputError(N3fitError, OSError):
     """Results cannot be written where asked (e.g. output exists and --resume not given)."""
+
+
+class FitInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training, raised after the finished replicas were written.
+
+    Not a user error: the CLI prints it as one line (``str`` of it) and exits with 130.
+    """
+
+    def __init__(self, kept: int, requested: int, new: int):
+        self.kept, self.requested, self.new = kept, requested, new
+        super().__init__(
+            f"{kept} of {requested} replicas are written ({new} finished in this run); "
+            f"rerun with --resume to fit the other {requested - kept}"
+        )

@@ -22,7 +22,7 @@ from n3fit_gpu.atomic import atomic_savez, atomic_write_text
 from n3fit_gpu.ensemble.backend import set_precision
 from n3fit_gpu.ensemble.engine import EnsembleTrainer, Progress, TrainingResult, TrainingSettings
 from n3fit_gpu.ensemble.optimizers import make_optimizer
-from n3fit_gpu.errors import OutputError, TrainingError
+from n3fit_gpu.errors import FitInterrupted, OutputError, TrainingError
 from n3fit_gpu.outputs.ensemble_report import write_ensemble_outputs
 from n3fit_gpu.outputs.exportgrid import EXPORT_XGRID, evolution_to_flavour, write_exportgrid
 from n3fit_gpu.outputs.replica_json import ReplicaFitInfo, arc_length, write_replica_json
@@ -150,7 +150,11 @@ def _replica_status(result: TrainingResult, i: int, pos_pass: bool, threshold: f
 def write_replicas(
     card, theory: Theory, data: FitData, model: StackedPDF, result: TrainingResult, paths: FitPaths
 ) -> None:
-    """exportgrid, json and x·f at Q0 for every trained replica (each file atomic)."""
+    """exportgrid, json and x·f at Q0 for every finished replica (each file atomic).
+
+    After an interrupted training only ``result.finished`` replicas are written: the json,
+    written last, marks a replica done, so ``--resume`` refits the others.
+    """
     xf_export = evaluate(model, EXPORT_XGRID)  # (R, 196, 9)
     xf_theory = evaluate(model, theory.xgrid)  # (R, nx, 9)
     flavour = evolution_to_flavour(np.swapaxes(xf_export, 1, 2), theory.basis)  # (R, 14, 196)
@@ -163,6 +167,8 @@ def write_replicas(
     arc_rows = [theory.basis.index(label) for label in ARC_LENGTH_FLAVOURS]
     seconds = result.seconds
     for i, replica in enumerate(data.replicas):
+        if not result.finished[i]:
+            continue
         folder = paths.replica_dir(replica)
         write_exportgrid(folder / f"{paths.name}.exportgrid", flavour[i].T, theory.q0**2, replica)
         atomic_savez(
@@ -247,6 +253,10 @@ def run_fit(
 ) -> Path:
     """Run a whole fit; returns the fit's output folder.
 
+    On Ctrl-C during training the replicas already finished are written, then
+    :class:`~n3fit_gpu.errors.FitInterrupted` (a ``KeyboardInterrupt``) is raised; the
+    ensemble files are left to the ``resume`` that completes the fit.
+
     ``theory_path`` replaces the runcard's ``theory.theoryid`` by a theory directory built
     with ``scripts/build_theory.py``.
     """
@@ -264,6 +274,9 @@ def run_fit(
                 "or set a clipnorm"
             )
         write_replicas(card, theory, data, model, result, paths)
+        if result.interrupted:
+            kept = sum(paths.done(r) for r in replicas)
+            raise FitInterrupted(kept, len(replicas), int(result.finished.sum()))
         report = {"seconds": time.perf_counter() - start, "replica_epochs": result.replica_epochs}
     else:
         report = {"seconds": 0.0, "replica_epochs": 0}

@@ -19,6 +19,12 @@ Replica independence: every quantity that could couple replicas is a per-replica
 
 The validation loss of epoch ``t`` is computed in the same forward pass as the gradient of
 epoch ``t``, i.e. with the weights *before* update ``t``; those are the weights kept as best.
+
+Interruption: a ``KeyboardInterrupt`` (Ctrl-C) between or during compiled calls ends
+:meth:`EnsembleTrainer.train` early; it returns the state after the last *completed* call with
+``interrupted=True``. Replicas that had already stopped or diverged are final (``finished``)
+and their best weights restored as usual; the others are not, and the caller decides what to
+do with them (the fit writes only finished replicas, then re-raises).
 """
 
 from __future__ import annotations
@@ -107,7 +113,11 @@ class TrainingHistory:
 
 @dataclass(frozen=True)
 class TrainingResult:
-    """Outcome per replica; ``weights`` are the best (restored) weights, each ``(replica, ...)``."""
+    """Outcome per replica; ``weights`` are the best (restored) weights, each ``(replica, ...)``.
+
+    ``finished`` (``(replica,)`` bool) marks replicas whose training is over (stopped, diverged,
+    reached ``epochs`` or started frozen); it is all true unless ``interrupted``.
+    """
 
     weights: list[np.ndarray]
     best_epoch: np.ndarray  # -1 where no epoch was acceptable
@@ -117,6 +127,12 @@ class TrainingResult:
     history: TrainingHistory
     seconds: float
     epochs_run: int = field(default=0)
+    finished: np.ndarray | None = None
+    interrupted: bool = False
+
+    def __post_init__(self):
+        if self.finished is None:
+            object.__setattr__(self, "finished", np.ones(len(self.stop_epoch), bool))
 
     @property
     def status(self) -> list[str]:
@@ -279,6 +295,19 @@ class EnsembleTrainer:
             last=Losses(zeros_f, zeros_f, ops.zeros((r,), dtype="bool"), zeros_f),
         )
 
+    def _progress(self, state: _State, done: int) -> Progress:
+        still = ops.convert_to_numpy(state.active)
+        best = ops.convert_to_numpy(state.best_validation)
+        diverged = ops.convert_to_numpy(state.diverged)
+        return Progress(
+            epoch=done,
+            epochs=self.settings.epochs,
+            active=int(still.sum()),
+            stopped=int((~still & ~diverged).sum()),
+            diverged=int(diverged.sum()),
+            best_validation=float(np.min(best)) if np.isfinite(best).any() else np.inf,
+        )
+
     def train(
         self,
         progress: Callable[[Progress], None] | None = None,
@@ -286,40 +315,55 @@ class EnsembleTrainer:
     ) -> TrainingResult:
         """Train until every replica stopped or ``epochs`` is reached; restore best weights.
 
-        ``active`` (optional, ``(replica,)`` bool) starts some replicas frozen.
+        Parameters
+        ----------
+        progress:
+            Called with a :class:`Progress` after every compiled call.
+        active:
+            Optional ``(replica,)`` bool: replicas to start frozen are false.
+
+        Returns
+        -------
+        TrainingResult
+            With ``interrupted=True`` if a ``KeyboardInterrupt`` arrived (also from
+            ``progress``): the state after the last completed call, which replicas were
+            finished by then in ``finished``. The interrupt is NOT re-raised here.
         """
         start = time.perf_counter()
-        settings = self.settings
         state = self._initial_state(active)
         epochs, tr_hist, vl_hist = [], [], []
-        done = 0
-        while done < settings.epochs:
-            state = self._run()(state)
-            done = min(done + settings.epochs_per_call, settings.epochs)
-            still = ops.convert_to_numpy(state.active)
-            epochs.append(done)
-            tr_hist.append(ops.convert_to_numpy(state.last.training))
-            vl_hist.append(ops.convert_to_numpy(state.last.validation))
-            if progress is not None:
-                best = ops.convert_to_numpy(state.best_validation)
-                diverged = ops.convert_to_numpy(state.diverged)
-                progress(
-                    Progress(
-                        epoch=done,
-                        epochs=settings.epochs,
-                        active=int(still.sum()),
-                        stopped=int((~still & ~diverged).sum()),
-                        diverged=int(diverged.sum()),
-                        best_validation=float(np.min(best)) if np.isfinite(best).any() else np.inf,
-                    )
+        done, interrupted = 0, False
+        try:
+            while done < self.settings.epochs:
+                new_state = self._run()(state)
+                new_done = min(done + self.settings.epochs_per_call, self.settings.epochs)
+                record = (
+                    ops.convert_to_numpy(new_state.last.training),
+                    ops.convert_to_numpy(new_state.last.validation),
                 )
-            if not still.any():
-                break
+                state, done = new_state, new_done  # only a completed call counts
+                epochs.append(done)
+                tr_hist.append(record[0])
+                vl_hist.append(record[1])
+                if progress is not None:
+                    progress(self._progress(state, done))
+                if not ops.convert_to_numpy(state.active).any():
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+        return self._result(state, done, (epochs, tr_hist, vl_hist), start, interrupted)
+
+    def _result(
+        self, state: _State, done: int, history: tuple, start: float, interrupted: bool
+    ) -> TrainingResult:
+        """Restore every replica's best weights into the model and package the outcome."""
         stop_epoch = ops.convert_to_numpy(state.stop_epoch)
         stop_epoch = np.where(stop_epoch == 0, done, stop_epoch)
         weights = [ops.convert_to_numpy(p) for p in state.best_params]
         for var, value in zip(self.model.trainable_variables, state.best_params):
             var.assign(value)
+        epochs, tr_hist, vl_hist = history
+        r = self.replicas
         return TrainingResult(
             weights=weights,
             best_epoch=ops.convert_to_numpy(state.best_epoch),
@@ -327,10 +371,12 @@ class EnsembleTrainer:
             best_validation=ops.convert_to_numpy(state.best_validation),
             diverged=ops.convert_to_numpy(state.diverged),
             history=TrainingHistory(
-                epochs=np.asarray(epochs),
-                training=np.asarray(tr_hist),
-                validation=np.asarray(vl_hist),
+                epochs=np.asarray(epochs, dtype=int),
+                training=np.asarray(tr_hist).reshape(len(tr_hist), r),
+                validation=np.asarray(vl_hist).reshape(len(vl_hist), r),
             ),
             seconds=time.perf_counter() - start,
             epochs_run=done,
+            finished=~ops.convert_to_numpy(state.active) | (done >= self.settings.epochs),
+            interrupted=interrupted,
         )

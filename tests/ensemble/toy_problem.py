@@ -5,13 +5,19 @@ It uses only ``n3fit_gpu.ensemble`` (proving the machinery does not need the phy
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
 from keras import ops
 
-from n3fit_gpu.ensemble.engine import EnsembleTrainer, Losses, TrainingResult, TrainingSettings
+from n3fit_gpu.ensemble.engine import (
+    EnsembleTrainer,
+    Losses,
+    Progress,
+    TrainingResult,
+    TrainingSettings,
+)
 from n3fit_gpu.ensemble.layers import stacked_network
 from n3fit_gpu.ensemble.optimizers import make_optimizer
 
@@ -31,6 +37,16 @@ SEEDS = np.array([11, 22, 33, 44])
 
 def fit_toy(
     replicas: Sequence[int],
+    *args,
+    progress: Callable[[Progress], None] | None = None,
+    **kwargs,
+) -> TrainingResult:
+    """Train the given replicas stacked (arguments of :func:`toy_trainer`)."""
+    return toy_trainer(replicas, *args, **kwargs).train(progress)
+
+
+def toy_trainer(
+    replicas: Sequence[int],
     optimizer: str = "Adam",
     epochs: int = 150,
     patience: int = 10,
@@ -39,8 +55,8 @@ def fit_toy(
     start_weights: dict[int, float] | None = None,
     lr_scale: float = 1.0,
     jit_compile: bool = False,
-) -> TrainingResult:
-    """Train the given replicas (indices into the module constants) stacked in one model."""
+) -> EnsembleTrainer:
+    """The trainer of the given replicas (indices into the module constants), stacked."""
     idx = list(replicas)
     model = keras.Sequential(stacked_network([12, 12, 1], ["tanh", "tanh", "linear"], SEEDS[idx]))
     model.build((N_POINTS, 1))
@@ -71,4 +87,4 @@ def fit_toy(
         epochs_per_call=epochs_per_call,
         jit_compile=jit_compile,
     )
-    return EnsembleTrainer(model, ops.convert_to_tensor(X, dtype=dtype), loss_fn, settings).train()
+    return EnsembleTrainer(model, ops.convert_to_tensor(X, dtype=dtype), loss_fn, settings)
