@@ -27,6 +27,10 @@ class TheoryNotFoundError(TheoryError, FileNotFoundError):
     """The theory named in the runcard does not exist."""
 
 
+class PDFSetError(N3fitError, ValueError):
+    """A PDF set named in the runcard (e.g. ``datacuts.t0pdfset``) is missing or unusable."""
+
+
 class TrainingError(N3fitError, RuntimeError):
     """Training cannot go on (e.g. every replica diverged)."""
 

@@ -74,7 +74,12 @@ class DataCuts(_Block):
     """NNPDF's ``datacuts``: kinematic cuts and the t0 PDF of the covariance matrix."""
 
     t0pdfset: str | None = Field(
-        None, description="LHAPDF set for the t0 covariance; null: experimental covariance."
+        None,
+        description=(
+            "PDF of the t0 covariance (its predictions replace the data in MULT "
+            "uncertainties): 'toy' (the closure truth) or the folder of an LHAPDF6 set with a "
+            "Q knot at the theory's Q0, e.g. output/<fit>/lhapdf/<fit>; null: experimental."
+        ),
     )
     q2min: float = Field(3.49, ge=0, description="Drop points with Q² ≤ q2min GeV² (3.49).")
     w2min: float = Field(12.5, ge=0, description="Drop DIS points with W² ≤ w2min GeV² (12.5).")

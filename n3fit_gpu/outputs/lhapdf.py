@@ -16,6 +16,9 @@ the threshold Q ending one block and starting the next)::
 Knots are written with 17 significant digits (exact for float64), x·f values with 9 (``%.8e``).
 The set is assembled in a hidden staging folder next to the target and renamed into place, so
 a reader never sees a mix of an old and a new set (at worst, for an instant, no set).
+
+:func:`read_lhapdf_member` reads one member back (any ``lhagrid1`` set, not only ours): the t0
+prescription takes its PDF at Q0 from there, with no LHAPDF library needed.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from __future__ import annotations
 import secrets
 import shutil
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from n3fit_gpu.atomic import atomic_write_text
+from n3fit_gpu.errors import PDFSetError
 
 # keys computed from the grids: an ``info`` mapping may not set them
 COMPUTED_KEYS = ("Format", "NumMembers", "Flavors", "ErrorType", "XMin", "XMax", "QMin", "QMax")
@@ -183,3 +188,51 @@ def _plain(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+@dataclass(frozen=True)
+class Subgrid:
+    """One Q block of an LHAPDF member: x·f ``(nq, npid, nx)`` on knots ``q`` (GeV) × ``xgrid``."""
+
+    xgrid: np.ndarray
+    q: np.ndarray
+    pids: tuple[int, ...]
+    xf: np.ndarray
+
+
+def read_lhapdf_member(folder: str | Path, member: int = 0) -> list[Subgrid]:
+    """Read member ``member`` of the ``lhagrid1`` set in ``folder`` (named as the folder).
+
+    Raises
+    ------
+    PDFSetError
+        if the folder, its ``.info`` or the member file is missing, or a block is malformed.
+    """
+    folder = Path(folder).expanduser()
+    name = folder.name
+    path = folder / f"{name}_{member:04d}.dat"
+    if not (folder / f"{name}.info").is_file() or not path.is_file():
+        raise PDFSetError(
+            f"no LHAPDF set at '{folder}' (needs {name}.info and {path.name}); give the folder "
+            "of an LHAPDF6 set, e.g. output/<fit>/lhapdf/<fit>"
+        )
+    blocks = path.read_text().split("---")[1:]  # the first part is the member's header
+    subgrids = [_parse_block(b, path) for b in blocks if b.strip()]
+    if not subgrids:
+        raise PDFSetError(f"{path} holds no grid block; regenerate the set")
+    return subgrids
+
+
+def _parse_block(text: str, path: Path) -> Subgrid:
+    lines = text.strip().splitlines()
+    try:
+        xgrid, q = (np.array(line.split(), dtype=float) for line in lines[:2])
+        pids = tuple(int(p) for p in lines[2].split())
+        values = np.array(" ".join(lines[3:]).split(), dtype=float)
+        xf = values.reshape(xgrid.size, q.size, len(pids)).transpose(1, 2, 0)
+    except (ValueError, IndexError):
+        raise PDFSetError(
+            f"{path}: a grid block is malformed (expected x knots, Q knots, PDG ids, then "
+            "nx·nQ rows of values); regenerate the set"
+        ) from None
+    return Subgrid(xgrid=xgrid, q=q, pids=pids, xf=xf)

@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from n3fit_gpu.errors import RunCardError, TheoryError
+from n3fit_gpu.errors import TheoryError
 from n3fit_gpu.physics.commondata import CommonData, DatasetSpec, load_commondata
 from n3fit_gpu.physics.covariance import Covariance, build_covariance
 from n3fit_gpu.physics.cuts import apply_cuts
 from n3fit_gpu.physics.losses import Chi2Terms, FitTensors
+from n3fit_gpu.physics.pdf_sets import pdf_at_q0
 from n3fit_gpu.physics.pseudodata import sample_replicas, training_masks
 from n3fit_gpu.physics.theory import ObservableTheory, Theory
 from n3fit_gpu.physics.toy_pdf import toy_xf_evolution
@@ -92,6 +93,14 @@ def closure_central(
     return central
 
 
+def t0_predictions(card, theory: Theory, observables) -> list[np.ndarray] | None:
+    """Per dataset, ``(ndata,)`` predictions of ``datacuts.t0pdfset``; None without one."""
+    if card.datacuts.t0pdfset is None:
+        return None
+    xf = pdf_at_q0(card.datacuts.t0pdfset, theory, key="datacuts.t0pdfset")
+    return [predict(obs, xf) for obs in observables]
+
+
 def _slices(datasets: Sequence[CommonData]) -> list[slice]:
     offsets = np.cumsum([0, *(cd.ndata for cd in datasets)])
     return [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:])]
@@ -99,12 +108,8 @@ def _slices(datasets: Sequence[CommonData]) -> list[slice]:
 
 def load_fit_data(card, theory: Theory, replicas: Sequence[int]) -> FitData:
     """Everything data-side for the given replica indices (1-based, as in NNPDF)."""
-    if card.datacuts.t0pdfset is not None:
-        raise RunCardError(
-            "datacuts.t0pdfset is not supported yet; set it to null (experimental covariance)"
-        )
     datasets, observables = load_datasets(card, theory)
-    covariance = build_covariance(datasets)
+    covariance = build_covariance(datasets, t0_predictions(card, theory, observables))
     if card.closuretest.fakedata:
         central = closure_central(card, theory, datasets, observables, covariance)
         datasets = tuple(

@@ -32,6 +32,7 @@ def card_with(tmp_path, old, new):
         ("description:", "description: !!python/object/apply:os.system ['true']\nx:", "tag"),
         ("theory: {theoryid: 40000000}", "theory: {theoryid: 40000000", "card.yml:"),
         ("theory: {theoryid: 40000000}\n", "", "theory"),
+        ("{t0pdfset: null", "{t0pdfset: no/such/set", "datacuts.t0pdfset: no LHAPDF set at"),
     ],
 )
 def test_bad_runcards_give_one_line(tmp_path, old, new, expected):

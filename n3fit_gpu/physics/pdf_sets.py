@@ -1,0 +1,98 @@
+"""A PDF at the parametrisation scale Q0, named in a runcard: ``toy`` or an LHAPDF6 set folder.
+
+Used by the t0 prescription (``datacuts.t0pdfset``): its predictions replace the measured
+central values in multiplicative uncertainties (:func:`.covariance.absolute_sys`).
+
+- ``toy``: the built-in closure-test truth (:mod:`.toy_pdf`);
+- a path: the folder of an LHAPDF6 ``lhagrid1`` set, e.g. ``output/<fit>/lhapdf/<fit>`` as our
+  own fits write it. Member 0 (the central PDF) is read at Q0, which must be a Q knot of the set
+  (a set fitted at this theory's Q0: no evolution is done here), then interpolated to the
+  theory's x grid with LHAPDF's own scheme (cubic Hermite in ln x, derivatives from the mean of
+  the neighbouring finite differences) — exact at knots, so a set written on the theory's grid
+  is reproduced exactly — and rotated to the theory's evolution basis.
+
+Shapes: x·f is ``(nbasis, nx)`` on ``theory.xgrid`` in the order of ``theory.basis``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy.interpolate import CubicHermiteSpline
+
+from n3fit_gpu.errors import PDFSetError
+from n3fit_gpu.outputs.lhapdf import Subgrid, read_lhapdf_member
+from n3fit_gpu.physics.theory import Q0_PIDS, Theory, evolution_rotation
+from n3fit_gpu.physics.toy_pdf import toy_xf_evolution
+
+TOY = "toy"
+_Q_TOLERANCE = 1e-6  # relative: Q knots are written with 17 digits
+_X_TOLERANCE = 1e-12  # relative, at the ends of the x range
+
+
+def pdf_at_q0(spec: str, theory: Theory, key: str = "datacuts.t0pdfset") -> np.ndarray:
+    """x·f ``(nbasis, nx)`` at Q0 on the theory's x grid, in its basis, of ``toy`` or a set.
+
+    Parameters
+    ----------
+    spec : str
+        ``toy`` or the folder of an LHAPDF6 set (member 0 is used).
+    theory : Theory
+        gives Q0, the x grid and the evolution basis.
+    key : str
+        the runcard key ``spec`` came from, for error messages.
+
+    Raises
+    ------
+    PDFSetError
+        a missing or malformed set, no Q knot at Q0, or an x range not covering the theory's.
+    """
+    if spec == TOY:
+        return toy_xf_evolution(theory.xgrid, theory.basis)
+    try:
+        subgrids = read_lhapdf_member(Path(spec), 0)
+    except PDFSetError as error:
+        raise PDFSetError(f"{key}: {error} (or set it to {TOY})") from None
+    subgrid, iq = _q0_knot(subgrids, theory.q0, spec, key)
+    flavours = _interpolate_lnx(subgrid.xgrid, subgrid.xf[iq], theory.xgrid, spec, key)
+    return evolution_rotation(theory.basis) @ _q0_flavours(subgrid.pids, flavours)
+
+
+def _q0_knot(subgrids: list[Subgrid], q0: float, spec: str, key: str) -> tuple[Subgrid, int]:
+    """The subgrid and knot index at ``q0``; above a threshold at Q0, the upper subgrid."""
+    for subgrid in reversed(subgrids):
+        hits = np.flatnonzero(np.isclose(subgrid.q, q0, rtol=_Q_TOLERANCE, atol=0))
+        if hits.size:
+            return subgrid, int(hits[0])
+    ranges = ", ".join(f"{g.q[0]:g}–{g.q[-1]:g}" for g in subgrids)
+    raise PDFSetError(
+        f"{key}: set '{spec}' has no Q knot at the theory's Q0 = {q0:g} GeV (its subgrids: "
+        f"{ranges} GeV); use a set fitted with this theory (e.g. one of our fits' lhapdf/ sets)"
+    )
+
+
+def _interpolate_lnx(
+    knots: np.ndarray, values: np.ndarray, x: np.ndarray, spec: str, key: str
+) -> np.ndarray:
+    """``values`` ``(npid, nk)`` on x ``knots`` → ``(npid, nx)`` at ``x``, LHAPDF's log-cubic."""
+    lo, hi = knots[0] * (1 - _X_TOLERANCE), knots[-1] * (1 + _X_TOLERANCE)
+    if x.min() < lo or x.max() > hi:
+        raise PDFSetError(
+            f"{key}: set '{spec}' covers {knots[0]:g} ≤ x ≤ {knots[-1]:g} but the theory needs "
+            f"{x.min():g} ≤ x ≤ {x.max():g}; use a set with a wider x grid"
+        )
+    ln_knots = np.log(knots)
+    slopes = np.diff(values, axis=-1) / np.diff(ln_knots)
+    derivatives = np.concatenate(
+        [slopes[:, :1], 0.5 * (slopes[:, :-1] + slopes[:, 1:]), slopes[:, -1:]], axis=-1
+    )
+    spline = CubicHermiteSpline(ln_knots, values, derivatives, axis=-1)
+    return spline(np.log(np.clip(x, knots[0], knots[-1])))
+
+
+def _q0_flavours(pids: tuple[int, ...], xf: np.ndarray) -> np.ndarray:
+    """``(len(Q0_PIDS), nx)`` in ``Q0_PIDS`` order; a flavour the set lacks is zero (as LHAPDF)."""
+    column = {21 if p == 0 else p: i for i, p in enumerate(pids)}  # LHAPDF: 0 is the gluon too
+    zeros = np.zeros(xf.shape[-1])
+    return np.stack([xf[column[p]] if p in column else zeros for p in Q0_PIDS])
