@@ -1,8 +1,10 @@
-"""``n3fit-gpu``: the umbrella command (``n3fit-gpu fit`` is the same as ``fit``)."""
+"""``n3fit-gpu``: the umbrella command (``n3fit-gpu fit`` is ``fit``, ``n3fit-gpu hyperscan``
+is ``hyperscan``)."""
 
 import click
 
 from n3fit_gpu.cli.fit import main as fit
+from n3fit_gpu.cli.hyperscan import main as hyperscan
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -11,3 +13,4 @@ def main() -> None:
 
 
 main.add_command(fit, "fit")
+main.add_command(hyperscan, "hyperscan")

@@ -26,7 +26,7 @@ _DPI = 110
 _BAND_COLOUR, _TRUTH_COLOUR = "C0", "C3"
 
 
-def _figure(width: float, height: float):
+def new_figure(width: float, height: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -35,7 +35,7 @@ def _figure(width: float, height: float):
     return figure
 
 
-def _save(figure, path: str | Path) -> Path:
+def save_png(figure, path: str | Path) -> Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=_DPI)
     return atomic_write_bytes(path, buffer.getvalue())
@@ -69,7 +69,7 @@ def plot_pdf_bands(
     nfl = len(labels)
     pairs_per_row = min(2, nfl)
     rows = -(-nfl // pairs_per_row)
-    figure = _figure(6.4 * pairs_per_row, 2.7 * rows + 0.4)
+    figure = new_figure(6.4 * pairs_per_row, 2.7 * rows + 0.4)
     axes = figure.subplots(rows, 2 * pairs_per_row, squeeze=False).reshape(rows, -1, 2)
     for k, (log_ax, lin_ax) in enumerate(axes.reshape(-1, 2)):
         if k >= nfl:
@@ -91,7 +91,7 @@ def plot_pdf_bands(
     handles, names = axes[0, 0, 0].get_legend_handles_labels()
     figure.legend(handles, names, loc="outside lower center", ncols=len(names), fontsize=8)
     figure.suptitle(f"PDFs at Q0 = {q0:.3g} GeV, {replicas_xf.shape[0]} replicas", fontsize=10)
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def _draw_band(ax, x: np.ndarray, reps: np.ndarray, truth: np.ndarray | None) -> None:
@@ -133,7 +133,7 @@ def plot_chi2_per_dataset(
     chi2_central, chi2_replica_mean : Mapping[str, float]
         χ²/N by dataset name.
     """
-    figure = _figure(7.5, 0.42 * len(names) + 1.4)
+    figure = new_figure(7.5, 0.42 * len(names) + 1.4)
     ax = figure.subplots()
     y = np.arange(len(names))
     central = [chi2_central[n] for n in names]
@@ -150,7 +150,7 @@ def plot_chi2_per_dataset(
     ax.set_xlabel("χ²/N (experimental covariance)")
     ax.set_title("χ²/N per dataset", fontsize=10)
     figure.legend(loc="outside lower center", ncols=2, fontsize=8)
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def plot_training_curves(
@@ -173,7 +173,7 @@ def plot_training_curves(
     """
     from matplotlib import ticker
 
-    figure = _figure(10.0, 4.0)
+    figure = new_figure(10.0, 4.0)
     curves, histogram = figure.subplots(1, 2, width_ratios=(2.2, 1))
     nrep = chi2_tr.shape[0]
     alpha = max(0.15, min(0.8, 4.0 / nrep))
@@ -200,4 +200,4 @@ def plot_training_curves(
     histogram.set_ylabel("replicas")
     histogram.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     histogram.set_title("where replicas stopped", fontsize=10)
-    return _save(figure, path)
+    return save_png(figure, path)

@@ -36,6 +36,7 @@ class FitData:
     pseudodata: np.ndarray  # (R, n)
     training_mask: np.ndarray  # (R, n) bool
     replicas: tuple[int, ...]
+    held_out: np.ndarray | None = None  # (n,) bool: k-fold points out of training AND validation
 
     @property
     def slices(self) -> dict[str, slice]:
@@ -181,7 +182,8 @@ def fit_tensors(card, theory: Theory, data: FitData) -> FitTensors:
         card.integrability.integdatasets, theory.integrability, "integrability", theory, start
     )
     cov = data.covariance
-    mask = data.training_mask
+    kept = np.ones(data.central.size, bool) if data.held_out is None else ~data.held_out
+    mask = data.training_mask & kept
     return FitTensors(
         fk=np.concatenate(tables + pos_tables + int_tables),
         numerator=np.concatenate(numerator),
@@ -191,7 +193,7 @@ def fit_tensors(card, theory: Theory, data: FitData) -> FitTensors:
         cov_diag=cov.diag,
         cov_sys=cov.sys,
         training=Chi2Terms.build(cov.diag, cov.sys, mask),
-        validation=Chi2Terms.build(cov.diag, cov.sys, ~mask),
+        validation=Chi2Terms.build(cov.diag, cov.sys, ~data.training_mask & kept),
         pos_rows=pos_rows,
         pos_group=pos_group,
         pos_maxlambda=pos_max,

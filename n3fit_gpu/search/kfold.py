@@ -7,7 +7,9 @@ ensemble phi2 and per-replica penalties (all arrays ``(replica,)``).
 Threshold abort (NNPDF's ``hyper_threshold``, in chi2/point): after each fold the fold's chi2
 loss (``statistic(replica_statistic, chi2 [+ penalties])``, which *is* the fold loss for
 ``loss_type="chi2"``) is compared with ``threshold``; above it, or NaN, the remaining folds are
-never trained and the trial is scored on the folds run, ``aborted_at_fold`` = that fold.
+never trained, ``aborted_at_fold`` = that fold, and the trial is scored as if every fold not
+trained had the loss of the one that stopped it (so a trial stopped early never scores better
+than one that finished with the same losses).
 The status stays ``"ok"`` so that TPE learns the region is bad, except:
 
 - a non-finite trial loss gives ``"fail"``;
@@ -155,7 +157,10 @@ def run_folds(
             stopped_at = k
             break
     if error is None:
-        loss = trial_loss(settings.loss_type, settings.fold_statistic, losses)
+        # folds never trained count as bad as the one that stopped the trial, so stopping early
+        # cannot score better than finishing (NNPDF scales the loss by the folds left instead)
+        untrained = [losses[-1]] * (n_folds - len(losses))
+        loss = trial_loss(settings.loss_type, settings.fold_statistic, losses + untrained)
         ok = math.isfinite(loss) and not (settings.loss_type == "phi2" and stopped_at is not None)
     else:
         loss, ok = math.nan, False

@@ -64,7 +64,7 @@ DIS_DATASETS = (
 )
 
 
-@pytest.mark.parametrize("name", ["quickstart", "nnpdf40_dis", "closure"])
+@pytest.mark.parametrize("name", ["quickstart", "nnpdf40_dis", "closure", "hyperscan"])
 def test_shipped_runcards_load_with_the_dis_data(name):
     card = load_runcard(RUNCARDS / f"{name}.yml")
     assert tuple(d.dataset for d in card.dataset_inputs) == DIS_DATASETS

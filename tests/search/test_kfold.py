@@ -52,6 +52,15 @@ def test_fold_above_threshold_stops_before_training_the_next():
     assert result.fold_losses == [70.0] and result.loss == 70.0
 
 
+def test_a_trial_stopped_early_never_scores_better_than_one_that_finished():
+    settings = KFoldSettings(threshold=50.0)
+    stopped = run_folds(Recorder(_fold([10.0]), _fold([60.0]), None, None), 4, settings)
+    finished = run_folds(Recorder(*[_fold([40.0])] * 4), 4, settings)
+    assert stopped.fold_losses == [10.0, 60.0] and stopped.aborted_at_fold == 1
+    assert stopped.loss == pytest.approx((10 + 3 * 60) / 4)  # untrained folds count as 60
+    assert stopped.loss > finished.loss == 40.0
+
+
 def test_threshold_uses_the_replica_statistic_and_penalties_when_in_loss():
     train = Recorder(_fold([1.0, 2.0], sat=[10.0, 10.0]), _fold([1.0, 2.0]))
     settings = KFoldSettings(replica_statistic="best_worst", threshold=5.0)

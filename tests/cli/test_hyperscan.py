@@ -1,0 +1,172 @@
+"""``hyperscan`` end to end on the shipped theory and real data: a tiny scan (3 replicas,
+2 folds, ≤ 60 epochs), its trial log, resume after SIGKILL, threshold abort, the report."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from n3fit_gpu.cli.hyperscan import main
+from n3fit_gpu.config import load_runcard
+from n3fit_gpu.scan.space import apply_point
+from n3fit_gpu.search.store import TrialLog, to_hyperopt_trials
+
+ROOT = Path(__file__).resolve().parents[2]
+SCAN_CARD = ROOT / "runcards" / "hyperscan.yml"
+SCHEMA = json.loads((ROOT / "n3fit_gpu" / "search" / "trial_document.schema.json").read_text())
+TRIALS = 5
+
+pytestmark = pytest.mark.slow
+
+
+def tiny_card(folder: Path, name: str = "tiny", **edits: str) -> Path:
+    """The shipped scan runcard made tiny; ``edits`` replace whole lines starting with a key."""
+    text = SCAN_CARD.read_text()
+    replacements = {
+        "replicas:": "replicas: 3",
+        "  stopping:": "  stopping: {min_epochs: 30, max_epochs: 60, min_patience: 0.1, "
+        "max_patience: 0.3}",
+        "  threshold:": "  threshold: 1.0e+9",  # 60 epochs fit badly: train every fold anyway
+        "  - datasets: [HERA_NC_318GEV_EM-SIGMARED]": "",
+        **edits,
+    }
+    lines = []
+    for line in text.splitlines():
+        key = next((k for k in replacements if line.startswith(k)), None)
+        lines.append(line if key is None else replacements[key])
+    path = folder / f"{name}.yml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def scan(*args) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args] + ["--quiet"])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """An uninterrupted scan of TRIALS trials."""
+    tmp = tmp_path_factory.mktemp("scan")
+    card = tiny_card(tmp)
+    code, out = scan(card, "--trials", TRIALS, "-o", tmp / "out")
+    assert code == 0, out
+    return card, tmp / "out" / "tiny"
+
+
+def test_log_has_every_trial_in_hyperopt_shape(finished):
+    _, root = finished
+    docs = TrialLog(root / "tries.jsonl").read()
+    assert [d["tid"] for d in docs] == list(range(TRIALS))
+    for doc in docs:
+        jsonschema.validate(doc, SCHEMA)
+        meta = doc["result"]["kfold_meta"]
+        assert meta["aborted_at_fold"] is None and len(meta["fold_losses"]) == 2
+        assert [len(chi2) for chi2 in meta["chi2_per_fold_replica"]] == [3, 3]  # replicas
+        assert doc["result"]["replica_epochs"] > 0
+    trials = to_hyperopt_trials(docs)
+    assert len(trials.losses()) == TRIALS
+    assert trials.best_trial["result"]["loss"] == min(d["result"]["loss"] for d in docs)
+
+
+def test_log_reads_with_pandas_in_one_line(finished):
+    pandas = pytest.importorskip("pandas")
+    _, root = finished
+    frame = pandas.read_json(root / "tries.jsonl", lines=True)
+    assert len(frame) == TRIALS and "result" in frame.columns
+
+
+def test_report_writes_a_fittable_best_runcard(finished):
+    card, root = finished
+    result = CliRunner().invoke(main, ["report", str(root)])
+    assert result.exit_code == 0, result.output
+    report = root / "report"
+    for name in ("best_trials.txt", "loss.png", "parameters.png", "best_runcard.yml"):
+        assert (report / name).stat().st_size > 0
+    docs = TrialLog(root / "tries.jsonl").read()
+    best = min(docs, key=lambda d: d["result"]["loss"])
+    assert load_runcard(report / "best_runcard.yml") == apply_point(
+        load_runcard(card), best["params"]
+    )
+    assert f"  {best['tid']}  " in (report / "best_trials.txt").read_text().splitlines()[2]
+
+
+def test_rerunning_resumes_without_refitting(finished):
+    card, root = finished
+    before = (root / "tries.jsonl").read_bytes()
+    code, out = scan(card, "--trials", TRIALS, "-o", root.parent)
+    assert code == 0, out
+    assert (root / "tries.jsonl").read_bytes() == before  # nothing rerun
+    code, out = scan(card, "--trials", TRIALS + 1, "-o", root.parent)
+    assert code == 0, out
+    after = (root / "tries.jsonl").read_bytes()
+    assert after.startswith(before) and after.count(b"\n") == TRIALS + 1
+
+
+def _lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def test_sigkill_mid_trial_then_rerun_gives_the_same_log(finished, tmp_path):
+    card, reference = finished
+    log = tmp_path / "out" / "tiny" / "tries.jsonl"
+    command = [sys.executable, "-m", "n3fit_gpu.cli.hyperscan", str(card), "--trials",
+               str(TRIALS), "-o", str(tmp_path / "out"), "--quiet"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while _lines(log) < 2 and worker.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2.0)  # well inside trial 2 (each trial takes several seconds)
+    assert worker.poll() is None, worker.stderr.read().decode()
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    killed_at = _lines(log)
+    assert 2 <= killed_at < TRIALS
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    resumed = TrialLog(log).read()
+    expected = TrialLog(reference / "tries.jsonl").read()[:TRIALS]
+    assert [d["tid"] for d in resumed] == list(range(TRIALS))
+    assert [d["params"] for d in resumed] == [d["params"] for d in expected]
+    np.testing.assert_allclose(
+        [d["result"]["loss"] for d in resumed], [d["result"]["loss"] for d in expected], rtol=1e-5
+    )
+
+
+def test_threshold_abort_never_trains_the_next_fold(tmp_path):
+    card = tiny_card(tmp_path, "strict", **{"  threshold:": "  threshold: 1.0e-3"})
+    code, out = scan(card, "--trials", 2, "-o", tmp_path / "out")
+    assert code == 0, out
+    for doc in TrialLog(tmp_path / "out" / "strict" / "tries.jsonl").read():
+        meta = doc["result"]["kfold_meta"]
+        assert meta["aborted_at_fold"] == 0
+        assert len(meta["fold_losses"]) == 1 and len(meta["chi2_per_fold_replica"]) == 1
+        assert doc["result"]["replica_epochs"] == sum(meta["extra_per_fold"][0]["stop_epoch"])
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["{quickstart}"], "a scan needs the blocks hyperscan_config: and kfold:"),
+        (["{card}", "--seed", "7"], "holds a scan started with another seed (0)"),
+        (["report", "{tmp}"], "is not a scan folder"),
+    ],
+)
+def test_bad_input_gives_one_line(finished, tmp_path, args, expected):
+    card, root = finished
+    names = {"quickstart": ROOT / "runcards" / "quickstart.yml", "card": card, "tmp": tmp_path}
+    argv = [a.format(**names) for a in args]
+    if argv[0] != "report":
+        argv += ["-o", str(root.parent)]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert len(line.splitlines()) == 1 and line.startswith("error: ") and expected in line
