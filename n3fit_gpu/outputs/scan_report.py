@@ -3,7 +3,9 @@
 - :func:`best_trials_table`: the best trials as a text table (loss, folds run, parameters);
 - :func:`write_scan_plots`: ``loss.png`` (loss of every trial and the best so far) and
   ``parameters.png`` (loss against each scanned parameter: scatter for numbers, a strip per
-  value for choices), failed trials left out.
+  value for choices; trials where a parameter is inactive, e.g. a clipnorm for an optimizer
+  scanned without one, are left out of its panel), failed trials left out; axes spanning
+  more than a decade are logarithmic.
 
 Works for any scan whose documents carry ``params`` (the decoded point) and hyperopt's
 ``result``; nothing here knows about PDFs.
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from n3fit_gpu.outputs.plots import new_figure, save_png
 
@@ -76,9 +79,15 @@ def _plot_losses(path: Path, docs: Sequence[dict]) -> None:
     ax.scatter(tids, losses, s=14, label="trial")
     if losses.size:
         ax.step(tids, np.minimum.accumulate(losses), where="post", color="C3", label="best so far")
-    ax.set(xlabel="trial", ylabel="loss", yscale="log" if np.all(losses > 0) else "linear")
+    ax.set(xlabel="trial", ylabel="loss", yscale=_log_scale(losses))
     ax.legend()
     save_png(figure, path)
+
+
+def _log_scale(values: np.ndarray) -> str:
+    """``log`` for positive values spanning more than a decade."""
+    positive = values.size and np.all(values > 0)
+    return "log" if positive and values.max() > 10 * values.min() else "linear"
 
 
 def _plot_parameters(path: Path, docs: Sequence[dict]) -> None:
@@ -88,22 +97,24 @@ def _plot_parameters(path: Path, docs: Sequence[dict]) -> None:
     columns = 3
     rows = max(1, -(-len(names) // columns))
     figure = new_figure(4.0 * columns, 3.0 * rows)
-    losses = np.array([d["result"]["loss"] for d in good])
+    all_losses = np.array([d["result"]["loss"] for d in good])
     for i, name in enumerate(names):
         ax = figure.add_subplot(rows, columns, i + 1)
-        values = [f.get(name) for f in flat]
-        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        if numeric:
+        pairs = [(f[name], loss) for f, loss in zip(flat, all_losses) if f.get(name) is not None]
+        values = [v for v, _ in pairs]
+        losses = np.array([loss for _, loss in pairs])
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
             ax.scatter(values, losses, s=12)
-            spread = max(values) / min(values) if min(values) > 0 else 0
-            ax.set_xscale("log" if spread > 50 else "linear")
-        else:
+            ax.set_xscale(_log_scale(np.asarray(values, float)))
+        else:  # a choice: one strip per value, jittered
             labels = sorted({str(v) for v in values})
             positions = [labels.index(str(v)) for v in values]
             jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(values))
             ax.scatter(np.add(positions, jitter), losses, s=12)
             ax.set_xticks(range(len(labels)), labels)
-        ax.set(xlabel=name, ylabel="loss")
+        ax.set(xlabel=name, ylabel="loss", yscale=_log_scale(all_losses))
+        ax.xaxis.set_minor_formatter(NullFormatter())  # log axes: decades only, no clutter
+        ax.yaxis.set_minor_formatter(NullFormatter())
     save_png(figure, path)
 
 
