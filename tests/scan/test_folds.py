@@ -1,5 +1,8 @@
 """One k-fold of a PDF scan on the shipped theory and real data (tiny: few replicas, epochs)."""
 
+import os
+import signal
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -63,3 +66,14 @@ def test_a_fold_never_sees_its_held_out_data(card, problem):
     assert result.phi2 >= 0 and result.extra["ndata"] == int(held.sum())
     assert set(result.penalties) == {"patience", "integrability"}
     assert result.replica_epochs == sum(result.extra["stop_epoch"])
+
+
+def test_ctrl_c_during_a_fold_is_not_a_finished_trial(card, problem):
+    trial = apply_point(card, {"epochs": 10**6})  # cannot finish before the signal
+    timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train_fold(trial, problem, 0)
+    finally:
+        timer.cancel()
