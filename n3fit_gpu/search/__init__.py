@@ -13,9 +13,16 @@ statistics
 kfold
     ``run_folds``: the trial objective over k-fold partitions, with threshold abort.
 store
-    ``TrialLog``: the append-only JSON-lines trial log, hyperopt trial documents.
+    ``TrialLog``: the append-only JSON-lines trial log (exactly-once ``append_new``),
+    hyperopt trial documents.
+claims
+    ``Claims``: file claims on trials in progress, with leases, heartbeats and takeover.
 driver
     ``suggest`` and ``run_scan``: the ask/tell TPE loop, deterministic on resume.
+worker
+    ``run_worker``: one of any number of workers sharing a scan's log and claims.
+local
+    ``run_local_workers``: K worker processes on this machine, one progress bar.
 jsonable
     Conversion of numpy values to plain JSON (non-finite floats become ``null``).
 errors

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
-from hyperopt import Domain, tpe
+from hyperopt import Domain, Trials, tpe
 from tqdm.auto import tqdm
 
 from n3fit_gpu.search.errors import SearchError
@@ -49,10 +49,22 @@ def suggest(
     point : dict
         The decoded point, as the objective receives it.
     """
+    trials = to_hyperopt_trials(docs)
+    return suggest_from(hp_space, trials, tid, seed, n_startup_jobs=n_startup_jobs)
+
+
+def suggest_from(
+    hp_space: dict, trials: Trials, tid: int, seed: int, *, n_startup_jobs: int = 20
+) -> tuple[dict, dict]:
+    """:func:`suggest` on a history already held as a :class:`hyperopt.Trials`.
+
+    A worker grows one ``Trials`` with :func:`~.store.add_to_hyperopt_trials` instead of
+    converting the whole log for every suggestion; TPE's own cost still grows with it.
+    """
     new = tpe.suggest(
         [tid],
         _domain(hp_space),
-        to_hyperopt_trials(docs),
+        trials,
         seed_for(seed, tid),
         n_startup_jobs=n_startup_jobs,
         verbose=False,
@@ -61,7 +73,8 @@ def suggest(
     return vals, point_from_vals(hp_space, vals)
 
 
-def _check_log_matches(hp_space: dict, docs: list[dict], log: TrialLog) -> None:
+def check_same_space(hp_space: dict, docs: list[dict], log: TrialLog) -> None:
+    """Refuse ``docs`` from ``log`` that were run with another search space than ``hp_space``."""
     labels = set(_domain(hp_space).params)
     for doc in docs:
         if set(doc["misc"]["vals"]) != labels:
@@ -80,7 +93,8 @@ def best_trial(docs: list[dict]) -> dict | None:
     return min(finished, key=lambda d: (d["result"]["loss"], d["tid"]), default=None)
 
 
-def _postfix(docs: list[dict]) -> str:
+def progress_note(docs: list[dict]) -> str:
+    """The best loss so far, for a progress bar."""
     best = best_trial(docs)
     if best is None:
         return "no successful trial yet"
@@ -105,24 +119,25 @@ def run_scan(
     Each new trial gets the lowest trial id not in the log, TPE's point for it, and
     ``objective(point)``; its document is appended to the log before the next trial starts.
     Exceptions from the objective propagate (the trial is not logged and reruns on resume).
+    One process only: for many workers on one log, see :func:`~.worker.run_worker`.
     """
     if trials < 0:
         raise SearchError(f"the number of trials must be >= 0; got {trials}")
     hp_space = to_hyperopt(space)
     docs = log.read()
-    _check_log_matches(hp_space, docs, log)
+    check_same_space(hp_space, docs, log)
     done = {doc["tid"] for doc in docs}
     initial = min(len(done), trials)
     with tqdm(total=trials, initial=initial, desc="trials", disable=not progress) as bar:
-        bar.set_postfix_str(_postfix(docs))
+        bar.set_postfix_str(progress_note(docs))
         while len(done) < trials:
             tid = _next_tid(done)
             vals, point = suggest(hp_space, docs, tid, seed, n_startup_jobs=n_startup_jobs)
             started = datetime.now(UTC)
             result = objective(point).to_result_dict()
-            log.append(trial_document(tid, vals, point, result, started, datetime.now(UTC)))
+            log.append_new(trial_document(tid, vals, point, result, started, datetime.now(UTC)))
             docs = log.read()
             done = {doc["tid"] for doc in docs}
             bar.update(min(len(done), trials) - bar.n)
-            bar.set_postfix_str(_postfix(docs))
+            bar.set_postfix_str(progress_note(docs))
     return docs

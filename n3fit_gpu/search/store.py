@@ -9,7 +9,14 @@ Reading is incremental (as Optuna's journal file storage): :class:`TrialLog` cac
 offset it has parsed up to and the records so far, so each :meth:`TrialLog.read` parses only
 the bytes appended since, and its cost stays flat as the log grows. A torn last line is left
 for the next read; a complete line that is not a trial document is skipped with one warning
-naming file and line; a file that shrank or was replaced is read again from the start.
+naming file and line; a file that shrank or was replaced is read again from the start. A
+second record of a trial id already read is skipped (the first wins), so logs written by
+older or foreign writers still read as one record per trial.
+
+Exactly once: many workers may finish the same trial (a slow worker whose claim was taken
+over, see :mod:`.claims`). :meth:`TrialLog.append_new` catches up on the log *under the
+append lock* and appends only if the trial id is not there yet, so the log holds each trial
+once whatever the timing.
 
 Documents have hyperopt's trial-document shape (``state``, ``tid``, ``spec``, ``result``,
 ``misc``, ``exp_key``, ``owner``, ``version``, ``book_time``, ``refresh_time``; times as ISO
@@ -23,6 +30,7 @@ import fcntl
 import json
 import os
 import warnings
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,14 +55,35 @@ class TrialLog:
         self.offset = 0  # bytes parsed so far (public for inspection, not for writing)
         self._lines = 0
         self._records: list[dict] = []
+        self._tids: set[int] = set()
+
+    @property
+    def finished(self) -> AbstractSet[int]:
+        """The trial ids read so far (a live view, updated by reads: do not modify it)."""
+        return self._tids
 
     def append(self, doc: dict) -> None:
         """Append ``doc`` as one line, atomically with respect to other appenders."""
+        self._append(doc, only_new=False)
+
+    def append_new(self, doc: dict) -> bool:
+        """Append ``doc`` unless the log already holds its ``tid``; ``True`` if it was appended.
+
+        The check reads what was appended since the previous read while holding the append
+        lock, so of several workers finishing the same trial exactly one appends it.
+        """
+        return self._append(doc, only_new=True)
+
+    def _append(self, doc: dict, only_new: bool) -> bool:
         data = (json.dumps(doc, allow_nan=False) + "\n").encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            if only_new:
+                self._catch_up(fd)
+                if doc["tid"] in self._tids:
+                    return False
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 data = b"\n" + data  # close a line torn by a crashed writer
@@ -64,27 +93,32 @@ class TrialLog:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+        return True
 
     def read(self) -> list[dict]:
         """All valid records, parsing only the bytes appended since the previous call."""
         try:
-            handle = open(self.path, "rb")
+            fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
             self._start_over(None)
             return []
-        with handle:
-            stat = os.fstat(handle.fileno())
-            file_id = (stat.st_dev, stat.st_ino)
-            if file_id != self._file_id or stat.st_size < self.offset:
-                self._start_over(file_id)
-            handle.seek(self.offset)
-            chunk = handle.read()
+        try:
+            self._catch_up(fd)
+        finally:
+            os.close(fd)
+        return list(self._records)
+
+    def _catch_up(self, fd: int) -> None:
+        stat = os.fstat(fd)
+        file_id = (stat.st_dev, stat.st_ino)
+        if file_id != self._file_id or stat.st_size < self.offset:
+            self._start_over(file_id)
+        chunk = os.pread(fd, max(stat.st_size - self.offset, 0), self.offset)
         complete = chunk.rfind(b"\n") + 1  # a torn last line waits for the next read
         for line in chunk[:complete].split(b"\n")[:-1]:
             self._lines += 1
             self._parse(line)
         self.offset += complete
-        return list(self._records)
 
     def _parse(self, line: bytes) -> None:
         if not line.strip():
@@ -96,13 +130,18 @@ class TrialLog:
         else:
             why = "not a trial document (a JSON object with tid, result and misc)"
         if isinstance(doc, dict) and all(isinstance(doc.get(k), t) for k, t in _REQUIRED.items()):
-            self._records.append(doc)
+            self._keep(doc)
         else:
             warnings.warn(
                 f"{self.path}:{self._lines}: skipped a line that is {why}; the other records "
                 "are kept (delete or repair that line to silence this warning)",
-                stacklevel=3,
+                stacklevel=5,
             )
+
+    def _keep(self, doc: dict) -> None:
+        if doc["tid"] not in self._tids:  # a repeated trial id: the first record wins
+            self._tids.add(doc["tid"])
+            self._records.append(doc)
 
 
 def _iso(moment: datetime) -> str:
@@ -118,11 +157,13 @@ def trial_document(
     result: dict,
     started: datetime,
     finished: datetime,
+    owner: str | None = None,
 ) -> dict:
     """A finished trial as a hyperopt trial document (plain JSON) plus ``params``.
 
     ``vals`` is hyperopt's ``misc.vals`` (``label -> [value]``, ``[]`` if inactive), ``point``
-    the decoded point, ``result`` the objective's result dict; times are naive UTC or aware.
+    the decoded point, ``result`` the objective's result dict; times are naive UTC or aware;
+    ``owner`` the id of the worker that ran it (``None`` for a single-process scan).
     """
     vals = {label: list(values) for label, values in vals.items()}
     misc = {
@@ -139,7 +180,7 @@ def trial_document(
         "result": result,
         "misc": misc,
         "exp_key": None,
-        "owner": None,
+        "owner": owner,
         "version": 0,
         "book_time": _iso(started),
         "refresh_time": _iso(finished),
@@ -174,7 +215,15 @@ def _hyperopt_doc(doc: dict) -> dict[str, Any]:
 
 def to_hyperopt_trials(docs: list[dict]) -> Trials:
     """A refreshed :class:`hyperopt.Trials` holding copies of ``docs`` (for TPE, best_trial)."""
-    trials = Trials()
-    trials.insert_trial_docs([_hyperopt_doc(doc) for doc in docs])
+    return add_to_hyperopt_trials(Trials(), docs)
+
+
+def add_to_hyperopt_trials(trials: Trials, docs: list[dict]) -> Trials:
+    """Insert copies of ``docs`` into ``trials`` and refresh it (for a history grown in steps).
+
+    Returns ``trials``; the cost is that of the new documents plus hyperopt's own refresh.
+    """
+    if docs:
+        trials.insert_trial_docs([_hyperopt_doc(doc) for doc in docs])
     trials.refresh()
     return trials

@@ -3,7 +3,10 @@
 import subprocess
 import sys
 
-MODULES = ("space", "statistics", "kfold", "store", "driver", "jsonable", "errors")
+MODULES = (
+    "space", "statistics", "kfold", "store", "claims", "driver", "worker", "local", "jsonable",
+    "errors",
+)  # fmt: skip
 
 
 def test_search_imports_neither_keras_nor_physics():

@@ -129,3 +129,23 @@ def test_pandas_reads_the_log_in_one_line(tmp_path):
     frame = pandas.read_json(log.path, lines=True)
     assert list(frame["tid"]) == [0, 1, 2]
     assert [r["loss"] for r in frame["result"]] == [0.0, 1.0, 2.0]
+
+
+def test_append_new_refuses_a_trial_already_in_the_log(tmp_path):
+    first, second = TrialLog(tmp_path / "t.jsonl"), TrialLog(tmp_path / "t.jsonl")
+    assert first.append_new(_doc(0, loss=1.0))
+    assert second.append_new(_doc(1))
+    assert not second.append_new(_doc(0, loss=2.0))  # finished by `first` meanwhile
+    assert not first.append_new(_doc(1))
+    assert [(d["tid"], d["result"]["loss"]) for d in TrialLog(first.path).read()] == [
+        (0, 1.0),
+        (1, 1.0),
+    ]
+    assert first.path.read_bytes().count(b"\n") == 2 and first.finished == {0, 1}
+
+
+def test_a_repeated_trial_id_written_by_others_reads_once_first_wins(tmp_path):
+    log = TrialLog(tmp_path / "t.jsonl")
+    for tid, loss in [(0, 1.0), (1, 1.0), (0, 5.0)]:
+        log.append(_doc(tid, loss=loss))
+    assert [(d["tid"], d["result"]["loss"]) for d in log.read()] == [(0, 1.0), (1, 1.0)]
