@@ -4,12 +4,17 @@ summarises one."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import click
 
-from n3fit_gpu.cli.errors import one_line_errors
+from n3fit_gpu.cli.errors import EXIT_INTERRUPTED, one_line_errors
 from n3fit_gpu.config import load_runcard
+from n3fit_gpu.scan.layout import LOG_NAME
+from n3fit_gpu.search.errors import SearchError
+from n3fit_gpu.search.store import TrialLog
+from n3fit_gpu.search.worker import WorkerSettings, default_worker_id
 
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -48,32 +53,94 @@ def main() -> None:
 @click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]), help="Keras backend.")
 @click.option("--theory", type=click.Path(path_type=Path),
               help="A theory folder from scripts/build_theory.py instead of theoryid.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(min=1), metavar="K",
+              help="Run K local worker processes on the scan and wait for them.")  # fmt: skip
+@click.option("--worker", is_flag=True,
+              help="Join the scan as one worker (start any number, on any machines sharing "
+              "OUTPUT); exits when the scan has --trials trials.")  # fmt: skip
+@click.option("--worker-id", metavar="ID",
+              help="With --worker [default: $SLURM_ARRAY_JOB_ID-$SLURM_ARRAY_TASK_ID, else "
+              "$SLURM_JOB_ID, else <host>-<pid>]. Restarted with its id, a worker takes back "
+              "its trial at once.")  # fmt: skip
+@click.option("--lease", type=click.FloatRange(min=1.0), default=600.0, show_default=True,
+              help="Seconds a worker's claim on a trial lasts without a heartbeat (one every "
+              "lease/10 s); a dead worker's trial is rerun after it.")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @one_line_errors
-def run(runcard, trials, output, seed, backend, theory, quiet):
+def run(runcard, trials, output, seed, backend, theory, workers, worker, worker_id, lease, quiet):
     """Run (or resume) the scan of RUNCARD: its hyperscan_config and kfold blocks.
 
     Every finished trial is appended at once to OUTPUT/<name>/tries.jsonl (one hyperopt
     trial document per line; `pandas.read_json(path, lines=True)` reads it). Interrupt
     at any time and run the same command again: finished trials are kept and not rerun.
 
+    Parallel scans: workers share OUTPUT/<name>/ (trial log and claims/, no server); each
+    runs TPE on every trial finished so far. --workers K starts K here; --worker is the unit
+    a batch system starts (see scripts/slurm/), safe to requeue or SIGKILL.
+
     \b
     Examples:
       hyperscan runcards/hyperscan.yml --trials 30
       hyperscan runcards/hyperscan.yml --trials 60     # 30 more, same scan
+      hyperscan runcards/hyperscan.yml --trials 200 --workers 4
+      hyperscan runcards/hyperscan.yml --trials 200 --worker    # in each job of an array
       hyperscan report output/hyperscan
     """
     card = load_runcard(runcard)
+    settings = _worker_settings(workers, worker, worker_id, lease)
     from n3fit_gpu.ensemble.backend import select_backend
 
-    select_backend(backend or card.backend)
+    backend = select_backend(backend or card.backend)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from n3fit_gpu.scan.report import write_report
-    from n3fit_gpu.scan.run import run_hyperscan  # imports keras: after the backend
 
-    root = run_hyperscan(card, runcard, output, trials, seed, not quiet, theory_path=theory)
+    try:
+        if workers:
+            from n3fit_gpu.scan.parallel import run_local_scan
+
+            root = run_local_scan(card, runcard, output, trials, seed, workers, lease, backend,
+                                  not quiet, theory)  # fmt: skip
+        else:
+            root = _run_here(card, runcard, output, trials, seed, quiet, theory, settings)
+    except KeyboardInterrupt:
+        click.echo(
+            "interrupted: finished trials are kept; run the same command to resume", err=True
+        )
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    if settings is not None:
+        done = len(TrialLog(root / LOG_NAME).read())
+        click.echo(f"worker {settings.worker_id}: the scan {root} has {done} trials; "
+                   f"summarise it with: hyperscan report {root}")  # fmt: skip
+        return
     click.echo(write_report(root))
     click.echo(f"scan written to {root}; best runcard: {root / 'report' / 'best_runcard.yml'}")
+
+
+def _worker_settings(workers, worker, worker_id, lease) -> WorkerSettings | None:
+    """The settings of ``--worker`` (``None`` without it); refuses option mix-ups."""
+    if workers and worker:
+        raise SearchError(
+            "--worker and --workers exclude each other: --worker joins the scan as one "
+            "worker, --workers K starts K local workers"
+        )
+    if worker_id is not None and not worker:
+        raise SearchError("--worker-id needs --worker (the workers of --workers K get ids)")
+    if not worker:
+        return None
+    return WorkerSettings(worker_id or default_worker_id(), lease=lease)
+
+
+def _run_here(card, runcard, output, trials, seed, quiet, theory, settings) -> Path:
+    """The scan in this process: alone, or as one worker (SIGTERM stops it like Ctrl-C)."""
+    from n3fit_gpu.scan.run import run_hyperscan  # imports keras: after the backend
+
+    previous = signal.getsignal(signal.SIGTERM)
+    if settings is not None:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return run_hyperscan(card, runcard, output, trials, seed, not quiet, theory, settings)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @main.command("report", context_settings=_CONTEXT)

@@ -5,7 +5,12 @@
     <name>.yml     the runcard, as given
     scan.json      what identifies the scan: the runcard's name and checksum, the TPE seed
     tries.jsonl    one hyperopt trial document per finished trial (append-only)
+    claims/        trials in progress: <tid>.<generation>.json per claim (workers only)
+    workers/       <worker id>.log: the output of each worker of ``hyperscan --workers K``
     report/        best trials, plots and best_runcard.yml (``hyperscan report``)
+
+Two scans never share a log or claims: each lives in the folder of its runcard's name, and a
+folder refuses a scan with another runcard or seed.
 
 No keras here: the report reads a scan without importing a backend.
 """
@@ -14,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import secrets
 from pathlib import Path
 
 from n3fit_gpu.atomic import atomic_write_json, atomic_write_text
@@ -21,10 +28,17 @@ from n3fit_gpu.errors import OutputError
 
 LOG_NAME = "tries.jsonl"
 META_NAME = "scan.json"
+CLAIMS_NAME = "claims"
+WORKERS_NAME = "workers"
 
 
 def prepare_scan_folder(runcard_path: Path, output: Path, seed: int) -> Path:
-    """Create ``<output>/<name>/``, or check that the scan already there is this one."""
+    """Create ``<output>/<name>/``, or check that the scan already there is this one.
+
+    Safe for many workers starting at once: ``scan.json`` is created exclusively (a hard link
+    of a complete temporary file), so of two workers with different runcards or seeds one
+    creates the scan and the other is refused.
+    """
     text = Path(runcard_path).read_text()
     root = Path(output) / Path(runcard_path).stem
     meta = {
@@ -33,19 +47,30 @@ def prepare_scan_folder(runcard_path: Path, output: Path, seed: int) -> Path:
         "seed": seed,
     }
     meta_path = root / META_NAME
-    if meta_path.exists():
-        old = json.loads(meta_path.read_text())
-        for key, value in meta.items():
-            if old.get(key) != value:
-                what = f"seed ({old.get(key)})" if key == "seed" else "runcard"
-                raise OutputError(
-                    f"{root} holds a scan started with another {what}; rerun with the same "
-                    "runcard and --seed to resume it, or give --output a new folder"
-                )
+    if not meta_path.exists() and _create_once(meta_path, meta):
+        atomic_write_text(root / Path(runcard_path).name, text)
         return root
-    atomic_write_text(root / Path(runcard_path).name, text)
-    atomic_write_json(meta_path, meta)
+    old = json.loads(meta_path.read_text())
+    for key, value in meta.items():
+        if old.get(key) != value:
+            what = f"seed ({old.get(key)})" if key == "seed" else "runcard"
+            raise OutputError(
+                f"{root} holds a scan started with another {what}; rerun with the same "
+                "runcard and --seed to resume it, or give --output a new folder"
+            )
     return root
+
+
+def _create_once(path: Path, meta: dict) -> bool:
+    """Write ``path`` unless it exists (atomic, also on NFS); ``False`` if it existed."""
+    tmp = atomic_write_json(path.with_name(f".{path.name}.{secrets.token_hex(6)}"), meta)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
 
 
 def scan_runcard(root: Path) -> Path:

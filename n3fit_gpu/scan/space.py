@@ -16,6 +16,7 @@ activation is drawn for all hidden layers.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from n3fit_gpu.config.schema import RunCard
@@ -79,6 +80,15 @@ def _architecture(arch, card: RunCard) -> dict[str, Any]:
     if arch.layer_types:
         space["layer_type"] = Choice(tuple(arch.layer_types))
     return space
+
+
+def check_scannable(card: RunCard, path: Path) -> None:
+    """Refuse a runcard (read from ``path``) without the blocks a scan needs."""
+    if card.kfold is None or card.hyperscan_config is None:
+        raise RunCardError(
+            f"{path}: a scan needs the blocks hyperscan_config: and kfold: (see "
+            "runcards/hyperscan.yml); to fit once, use `fit` instead"
+        )
 
 
 def scan_space(card: RunCard) -> Space:

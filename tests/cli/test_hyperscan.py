@@ -3,6 +3,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -167,6 +168,61 @@ def test_bad_input_gives_one_line(finished, tmp_path, args, expected):
     if argv[0] != "report":
         argv += ["-o", str(root.parent)]
     result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert len(line.splitlines()) == 1 and line.startswith("error: ") and expected in line
+
+
+def _copy_of(root: Path, tmp_path: Path) -> Path:
+    """A copy of the finished scan folder (the module's fixture stays untouched)."""
+    copy = tmp_path / "out" / root.name
+    shutil.copytree(root, copy)
+    return copy
+
+
+def test_worker_joins_the_scan_and_runs_one_more_trial(finished, tmp_path):
+    card, reference = finished
+    root = _copy_of(reference, tmp_path)
+    before = len(TrialLog(root / "tries.jsonl").read())
+    code, out = scan(
+        card, "--trials", before + 1, "-o", root.parent, "--worker", "--worker-id", "t1"
+    )
+    assert code == 0, out
+    docs = TrialLog(root / "tries.jsonl").read()
+    assert [(d["tid"], d["owner"]) for d in docs[before:]] == [(before, "t1")]
+    assert f"worker t1: the scan {root} has {before + 1} trials" in out
+    assert list((root / "claims").iterdir()) == []
+
+
+def test_workers_start_worker_commands_then_report(finished, tmp_path, monkeypatch):
+    card, reference = finished
+    root = _copy_of(reference, tmp_path)
+    started = {}
+
+    def in_process(commands, log, trials, log_folder, progress):
+        for name, command in commands.items():  # each a complete `hyperscan run` command line
+            assert command[:2] == [sys.executable, "-c"] and "--worker" in command
+            result = CliRunner().invoke(main, command[3:])
+            started[name] = (result.exit_code, command[command.index("--worker-id") + 1])
+        assert log_folder == root / "workers" and log.path == root / "tries.jsonl"
+
+    monkeypatch.setattr("n3fit_gpu.scan.parallel.run_local_workers", in_process)
+    code, out = scan(card, "--trials", TRIALS, "-o", root.parent, "--workers", 2)
+    assert code == 0, out
+    assert [(code, wid) for code, wid in started.values()] == [(0, name) for name in started]
+    assert len(started) == 2 and "scan written to" in out
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--worker", "--workers", "2"], "--worker and --workers exclude each other"),
+        (["--worker-id", "a"], "--worker-id needs --worker"),
+        (["--worker", "--worker-id", "a b"], "worker id 'a b' is not usable"),
+    ],
+)
+def test_worker_option_mixups_give_one_line(tmp_path, args, expected):
+    result = CliRunner().invoke(main, [str(tiny_card(tmp_path)), "-o", str(tmp_path), *args])
     assert result.exit_code == 2, result.output
     line = result.output.strip()
     assert len(line.splitlines()) == 1 and line.startswith("error: ") and expected in line
