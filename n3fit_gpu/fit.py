@@ -134,7 +134,7 @@ def train_replicas(card, theory: Theory, data: FitData, show_progress: bool = Tr
                 f"stopped {progress.stopped} failed {progress.diverged}"
             )
 
-        result = trainer.train(report)
+        result = trainer.train(report, keep_on_interrupt=True)
     return model, result
 
 

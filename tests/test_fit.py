@@ -112,13 +112,13 @@ def _interrupt_once_some_replicas_stopped(monkeypatch):
 
     train = EnsembleTrainer.train
 
-    def interrupted_train(self, progress=None, active=None):
+    def interrupted_train(self, progress=None, **options):
         def report(p):
             progress(p)
             if p.stopped and p.active:
                 raise KeyboardInterrupt
 
-        return train(self, report, active)
+        return train(self, report, **options)
 
     monkeypatch.setattr(EnsembleTrainer, "train", interrupted_train)
 

@@ -20,11 +20,13 @@ Replica independence: every quantity that could couple replicas is a per-replica
 The validation loss of epoch ``t`` is computed in the same forward pass as the gradient of
 epoch ``t``, i.e. with the weights *before* update ``t``; those are the weights kept as best.
 
-Interruption: a ``KeyboardInterrupt`` (Ctrl-C) between or during compiled calls ends
-:meth:`EnsembleTrainer.train` early; it returns the state after the last *completed* call with
-``interrupted=True``. Replicas that had already stopped or diverged are final (``finished``)
-and their best weights restored as usual; the others are not, and the caller decides what to
-do with them (the fit writes only finished replicas, then re-raises).
+Interruption: with ``keep_on_interrupt=True``, a ``KeyboardInterrupt`` (Ctrl-C) between or
+during compiled calls ends :meth:`EnsembleTrainer.train` early; it returns the state after the
+last *completed* call with ``interrupted=True``. Replicas that had already stopped or diverged
+are final (``finished``) and their best weights restored as usual; the others are not, and
+the caller decides what to do with them (the fit writes only finished replicas, then
+re-raises). By default the interrupt propagates, so no caller mistakes a cut-short training
+for a complete one.
 """
 
 from __future__ import annotations
@@ -312,6 +314,7 @@ class EnsembleTrainer:
         self,
         progress: Callable[[Progress], None] | None = None,
         active: Sequence[bool] | None = None,
+        keep_on_interrupt: bool = False,
     ) -> TrainingResult:
         """Train until every replica stopped or ``epochs`` is reached; restore best weights.
 
@@ -321,13 +324,10 @@ class EnsembleTrainer:
             Called with a :class:`Progress` after every compiled call.
         active:
             Optional ``(replica,)`` bool: replicas to start frozen are false.
-
-        Returns
-        -------
-        TrainingResult
-            With ``interrupted=True`` if a ``KeyboardInterrupt`` arrived (also from
-            ``progress``): the state after the last completed call, which replicas were
-            finished by then in ``finished``. The interrupt is NOT re-raised here.
+        keep_on_interrupt:
+            On a ``KeyboardInterrupt`` (also one raised by ``progress``), return the state
+            after the last completed call with ``interrupted=True`` and the replicas finished
+            by then in ``finished``, instead of letting the interrupt propagate.
         """
         start = time.perf_counter()
         state = self._initial_state(active)
@@ -350,6 +350,8 @@ class EnsembleTrainer:
                 if not ops.convert_to_numpy(state.active).any():
                     break
         except KeyboardInterrupt:
+            if not keep_on_interrupt:
+                raise
             interrupted = True
         return self._result(state, done, (epochs, tr_hist, vl_hist), start, interrupted)
 

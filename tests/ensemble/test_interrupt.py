@@ -1,4 +1,4 @@
-"""Ctrl-C during training: the engine returns the last completed call's state, flagged.
+"""Ctrl-C during training: asked to, the engine returns the last completed call's state, flagged.
 
 Toy replicas 0 and 2 stop (patience) at epochs 74 and 78, replicas 1 and 3 train on to 150:
 with 80 epochs per call, an interrupt after the first call finds two finished replicas.
@@ -37,7 +37,10 @@ def test_uninterrupted_result_is_all_finished(complete):
 
 def test_interrupt_in_progress_callback(complete):
     result = fit_toy(
-        range(MAX_REPLICAS), epochs_per_call=EPOCHS_PER_CALL, progress=_interrupt_after_first_call
+        range(MAX_REPLICAS),
+        epochs_per_call=EPOCHS_PER_CALL,
+        progress=_interrupt_after_first_call,
+        keep_on_interrupt=True,
     )
     assert result.interrupted and result.epochs_run == EPOCHS_PER_CALL
     assert result.finished.tolist() == [True, False, True, False]
@@ -57,7 +60,7 @@ def test_interrupt_inside_a_compiled_call_keeps_the_last_completed_one(complete)
         return run(state)
 
     trainer._compiled = interrupted_second_call
-    result = trainer.train()
+    result = trainer.train(keep_on_interrupt=True)
     assert result.interrupted and result.epochs_run == EPOCHS_PER_CALL
     assert result.finished.tolist() == [True, False, True, False]
     _assert_final_replicas_equal(result, complete)
@@ -73,6 +76,11 @@ def test_interrupt_before_any_call_finishes_nothing():
         raise KeyboardInterrupt
 
     trainer._compiled = interrupted
-    result = trainer.train()
+    result = trainer.train(keep_on_interrupt=True)
     assert result.interrupted and not result.finished.any()
     assert result.epochs_run == 0 and result.history.training.shape == (0, MAX_REPLICAS)
+
+
+def test_interrupt_propagates_unless_asked_to_keep():
+    with pytest.raises(KeyboardInterrupt):
+        fit_toy(range(MAX_REPLICAS), epochs=10, progress=_interrupt_after_first_call)

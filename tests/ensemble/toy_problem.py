@@ -39,10 +39,12 @@ def fit_toy(
     replicas: Sequence[int],
     *args,
     progress: Callable[[Progress], None] | None = None,
+    keep_on_interrupt: bool = False,
     **kwargs,
 ) -> TrainingResult:
     """Train the given replicas stacked (arguments of :func:`toy_trainer`)."""
-    return toy_trainer(replicas, *args, **kwargs).train(progress)
+    trainer = toy_trainer(replicas, *args, **kwargs)
+    return trainer.train(progress, keep_on_interrupt=keep_on_interrupt)
 
 
 def toy_trainer(
