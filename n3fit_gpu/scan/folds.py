@@ -74,9 +74,7 @@ def train_fold(card: RunCard, problem: ScanProblem, fold: int) -> FoldResult:
     held_out = problem.folds[fold]
     data = replace(problem.data, held_out=held_out)
     model, trainer = make_trainer(card, problem.theory, data)
-    result = trainer.train()
-    if result.interrupted:  # Ctrl-C: this trial is not finished, so it must not be logged
-        raise KeyboardInterrupt
+    result = trainer.train()  # Ctrl-C propagates: a cut-short fold is never scored
     xf = evaluate(model, problem.theory.xgrid)
     predictions = _all_predictions(data, xf)[:, held_out]
     central = data.central[held_out]
