@@ -272,7 +272,9 @@ class ClosureTest(_Block):
     """
 
     filterseed: NonNegativeInt = Field(0, description="Seed of the level-1 noise.")
-    fakepdf: str = Field("toy", description="The truth: 'toy' (built-in) or an LHAPDF set.")
+    fakepdf: str = Field(
+        "toy", description="The truth: 'toy' (built-in) or the folder of an LHAPDF6 set."
+    )
     fakedata: bool = Field(False, description="Replace the data by the truth's predictions.")
     fakenoise: bool = Field(False, description="Add one draw of experimental noise to them.")
 

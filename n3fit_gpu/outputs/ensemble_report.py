@@ -19,8 +19,8 @@ from n3fit_gpu.outputs.plots import plot_chi2_per_dataset, plot_pdf_bands, plot_
 from n3fit_gpu.outputs.replica_json import read_replica_json
 from n3fit_gpu.physics.covariance import build_covariance, chi2
 from n3fit_gpu.physics.fit_data import load_datasets, predict
+from n3fit_gpu.physics.pdf_sets import pdf_at_q0
 from n3fit_gpu.physics.theory import Theory
-from n3fit_gpu.physics.toy_pdf import toy_xf_evolution
 
 LHAPDF_INFO = {"SetDesc": "n3fit_gpu fit", "Authors": "n3fit_gpu", "OrderQCD": 1}
 
@@ -93,9 +93,8 @@ def _write_plots(card, theory: Theory, paths, xf, loaded, stops, chi2_table) -> 
     keep = [EXPORT_LABELS.index(k) for k in ("GLUON", "U", "D", "UBAR", "DBAR", "S", "C")]
     truth = None
     if card.closuretest.fakedata:
-        truth = evolution_to_flavour(toy_xf_evolution(theory.xgrid, theory.basis), theory.basis)[
-            keep
-        ]
+        fake = pdf_at_q0(card.closuretest.fakepdf, theory, key="closuretest.fakepdf")
+        truth = evolution_to_flavour(fake, theory.basis)[keep]
     plot_pdf_bands(
         plots / "pdf_q0.png",
         theory.xgrid,

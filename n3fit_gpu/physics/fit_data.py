@@ -4,7 +4,8 @@ per-replica pseudodata and training masks, positivity and integrability rows.
 Closure tests (NNPDF's methodology): with ``closuretest.fakedata`` the central values are
 replaced by the truth's predictions (level 0); ``fakenoise`` adds ONE draw of experimental
 noise seeded by ``filterseed`` (level 1); fitting MC replicas of those (``genrep``) is level 2.
-The truth is the analytic toy PDF of :mod:`.toy_pdf`.
+The truth is ``closuretest.fakepdf``: the analytic toy PDF of :mod:`.toy_pdf` (``toy``) or
+an LHAPDF6 set (:func:`~n3fit_gpu.physics.pdf_sets.pdf_at_q0`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from n3fit_gpu.physics.losses import Chi2Terms, FitTensors
 from n3fit_gpu.physics.pdf_sets import pdf_at_q0
 from n3fit_gpu.physics.pseudodata import sample_replicas, training_masks
 from n3fit_gpu.physics.theory import ObservableTheory, Theory
-from n3fit_gpu.physics.toy_pdf import toy_xf_evolution
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,8 @@ def load_datasets(
 def closure_central(
     card, theory: Theory, datasets, observables, covariance: Covariance
 ) -> np.ndarray:
-    """Level-0 data (truth predictions), plus level-1 noise when ``fakenoise``."""
-    truth = toy_xf_evolution(theory.xgrid, theory.basis)
+    """Level-0 data (predictions of the truth ``fakepdf``), plus level-1 noise (``fakenoise``)."""
+    truth = pdf_at_q0(card.closuretest.fakepdf, theory, key="closuretest.fakepdf")
     central = np.concatenate([predict(obs, truth) for obs in observables])
     if card.closuretest.fakenoise:
         faked = [replace(cd, central=central[s]) for cd, s in zip(datasets, _slices(datasets))]

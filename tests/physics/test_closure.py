@@ -131,3 +131,23 @@ def test_closure_fit_one_sigma_band_covers_the_truth(closure_fit):
     mean, sigma = replicas.mean(axis=0), replicas.std(axis=0, ddof=1)
     covered = np.abs(mean - truth) <= sigma
     assert covered.mean() >= 0.45, dict(zip(CONSTRAINED, covered.mean(axis=1)))
+
+
+def test_fakepdf_set_is_the_truth_of_the_fake_data(setup, tmp_path):
+    from n3fit_gpu.outputs.lhapdf import write_lhapdf_set
+    from n3fit_gpu.physics.pdf_sets import pdf_at_q0
+    from n3fit_gpu.physics.toy_pdf import toy_xf_flavour
+
+    card, theory = setup
+    pids = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 21)
+    flavours = toy_xf_flavour(theory.xgrid)
+    xf = 1.1 * np.stack([flavours[p] for p in pids])  # not the toy: 10% more of everything
+    grids = np.broadcast_to(xf, (1, 2, len(pids), theory.xgrid.size))
+    q2 = [np.square([theory.q0, 3.0])]
+    folder = write_lhapdf_set(tmp_path, "truth", theory.xgrid, q2, pids, grids, {})
+    ct = card.closuretest.model_copy(update={"fakenoise": False, "fakepdf": str(folder)})
+    data = load_fit_data(card.model_copy(update={"closuretest": ct, "genrep": False}), theory, [1])
+    truth = pdf_at_q0(str(folder), theory, key="closuretest.fakepdf")
+    expected = np.concatenate([predict(obs, truth) for obs in data.observables])
+    np.testing.assert_array_equal(data.central, expected)
+    assert not np.allclose(data.central, truth_predictions(data, theory))
