@@ -12,8 +12,12 @@ Replica independence: every quantity that could couple replicas is a per-replica
 - clipping, optimizer state and learning rates are per replica (:mod:`.optimizers`);
 - stopping: replica ``r`` keeps the weights of its best *acceptable* epoch (lowest
   validation loss among epochs the problem marks acceptable, e.g. positivity satisfied),
-  counts ``stall_r`` acceptable epochs without improvement and stops after ``patience``;
+  counts ``stall_r`` acceptable epochs without improvement and stops after ``patience_r``;
   a stopped replica is frozen (weights and optimizer state no longer change);
+- ``epochs`` and ``patience`` may be per-replica vectors, so one stacked model can hold
+  several *trials* (slots with different hyperparameters): the loop runs until the largest
+  ``epochs``, and replica ``r`` is active only while ``epoch < epochs_r``. Scalars keep the
+  scalar comparisons (no per-replica tensor is built);
 - a replica whose objective or gradient is NaN/Inf is flagged ``diverged`` and frozen at
   once; because nothing reduces over the replica axis, the others go on bit-identically.
 
@@ -74,9 +78,10 @@ class TrainingSettings:
     Parameters
     ----------
     epochs:
-        Maximum number of epochs (gradient steps).
+        Maximum number of epochs (gradient steps): one int, or one per replica ``(replica,)``.
     patience:
-        Acceptable epochs without improvement of the validation loss before a replica stops.
+        Acceptable epochs without improvement of the validation loss before a replica stops:
+        one int, or one per replica ``(replica,)``.
     optimizer:
         A per-replica optimizer (carries learning rates and clip norms).
     epochs_per_call:
@@ -85,11 +90,30 @@ class TrainingSettings:
         Compile with XLA (TensorFlow only; JAX always does, torch never).
     """
 
-    epochs: int
-    patience: int
+    epochs: int | Sequence[int]
+    patience: int | Sequence[int]
     optimizer: ReplicaOptimizer
     epochs_per_call: int = 100
     jit_compile: bool = True
+
+    def __post_init__(self):
+        for name in ("epochs", "patience"):
+            value = getattr(self, name)
+            if np.ndim(value) > 1:
+                raise ValueError(f"{name} must be an int or a (replica,) vector; got {value}")
+            if np.ndim(value) == 1:
+                object.__setattr__(self, name, tuple(int(v) for v in value))
+            if np.any(np.asarray(value) < 1):
+                raise ValueError(f"{name} must be >= 1; got {value}")
+
+    @property
+    def max_epochs(self) -> int:
+        """The epochs the loop runs: the largest of the replicas' ``epochs``."""
+        return int(np.max(self.epochs))
+
+    def per_replica_epochs(self, replicas: int) -> np.ndarray:
+        """``epochs`` as a ``(replica,)`` int array."""
+        return np.broadcast_to(np.asarray(self.epochs, dtype=int), (replicas,)).copy()
 
 
 @dataclass(frozen=True)
@@ -196,10 +220,22 @@ class EnsembleTrainer:
                 raise ValueError(
                     f"variable {var.path} has no leading replica axis of {self.replicas}"
                 )
+        self._epochs = self._replica_limit("epochs", settings.epochs)
+        self._patience = self._replica_limit("patience", settings.patience)
         self._non_trainable = [v.value for v in model.non_trainable_variables]
         self._constraints = [v.constraint for v in model.trainable_variables]
         self._value_and_grad = backend.value_and_grad(self._objective)
         self._compiled: Callable | None = None
+
+    def _replica_limit(self, name: str, value: int | tuple[int, ...]):
+        """A scalar limit as is; a per-replica one as an int32 ``(replica,)`` tensor."""
+        if isinstance(value, tuple):
+            if len(value) != self.replicas:
+                raise ValueError(
+                    f"settings.{name} has {len(value)} entries for {self.replicas} replicas"
+                )
+            return ops.convert_to_tensor(np.asarray(value), dtype="int32")
+        return value
 
     # -- one epoch ---------------------------------------------------------------------------
     def _objective(self, params, epoch, active):
@@ -213,7 +249,7 @@ class EnsembleTrainer:
         finite = ops.isfinite(losses.objective)
         for g in grads:
             finite = ops.logical_and(finite, _all_finite(g))
-        running = ops.logical_and(s.active, s.epoch < self.settings.epochs)
+        running = ops.logical_and(s.active, s.epoch < self._epochs)
         newly_diverged = ops.logical_and(running, ops.logical_not(finite))
         diverged = ops.logical_or(s.diverged, newly_diverged)
         active = ops.logical_and(running, ops.logical_not(diverged))
@@ -241,7 +277,7 @@ class EnsembleTrainer:
             tuple(_select(active, n, o) for n, o in zip(new_v, old_v))
             for new_v, old_v in zip(new_opt[0], s.opt_state[0])
         )
-        stop_now = ops.logical_and(active, stall >= self.settings.patience)
+        stop_now = ops.logical_and(active, stall >= self._patience)
         return _State(
             epoch=s.epoch + 1,
             params=tuple(params),
@@ -252,7 +288,7 @@ class EnsembleTrainer:
             stall=stall,
             active=ops.logical_and(
                 ops.logical_and(active, ops.logical_not(stop_now)),
-                s.epoch + 1 < self.settings.epochs,
+                s.epoch + 1 < self._epochs,
             ),
             diverged=diverged,
             stop_epoch=ops.where(
@@ -303,7 +339,7 @@ class EnsembleTrainer:
         diverged = ops.convert_to_numpy(state.diverged)
         return Progress(
             epoch=done,
-            epochs=self.settings.epochs,
+            epochs=self.settings.max_epochs,
             active=int(still.sum()),
             stopped=int((~still & ~diverged).sum()),
             diverged=int(diverged.sum()),
@@ -316,7 +352,7 @@ class EnsembleTrainer:
         active: Sequence[bool] | None = None,
         keep_on_interrupt: bool = False,
     ) -> TrainingResult:
-        """Train until every replica stopped or ``epochs`` is reached; restore best weights.
+        """Train until every replica stopped or reached its ``epochs``; restore best weights.
 
         Parameters
         ----------
@@ -333,10 +369,11 @@ class EnsembleTrainer:
         state = self._initial_state(active)
         epochs, tr_hist, vl_hist = [], [], []
         done, interrupted = 0, False
+        max_epochs = self.settings.max_epochs
         try:
-            while done < self.settings.epochs:
+            while done < max_epochs:
                 new_state = self._run()(state)
-                new_done = min(done + self.settings.epochs_per_call, self.settings.epochs)
+                new_done = min(done + self.settings.epochs_per_call, max_epochs)
                 record = (
                     ops.convert_to_numpy(new_state.last.training),
                     ops.convert_to_numpy(new_state.last.validation),
@@ -359,12 +396,13 @@ class EnsembleTrainer:
         self, state: _State, done: int, history: tuple, start: float, interrupted: bool
     ) -> TrainingResult:
         """Restore every replica's best weights into the model and package the outcome."""
+        epochs = self.settings.per_replica_epochs(self.replicas)
         stop_epoch = ops.convert_to_numpy(state.stop_epoch)
-        stop_epoch = np.where(stop_epoch == 0, done, stop_epoch)
+        stop_epoch = np.where(stop_epoch == 0, np.minimum(done, epochs), stop_epoch)
         weights = [ops.convert_to_numpy(p) for p in state.best_params]
         for var, value in zip(self.model.trainable_variables, state.best_params):
             var.assign(value)
-        epochs, tr_hist, vl_hist = history
+        steps, tr_hist, vl_hist = history
         r = self.replicas
         return TrainingResult(
             weights=weights,
@@ -373,12 +411,12 @@ class EnsembleTrainer:
             best_validation=ops.convert_to_numpy(state.best_validation),
             diverged=ops.convert_to_numpy(state.diverged),
             history=TrainingHistory(
-                epochs=np.asarray(epochs, dtype=int),
+                epochs=np.asarray(steps, dtype=int),
                 training=np.asarray(tr_hist).reshape(len(tr_hist), r),
                 validation=np.asarray(vl_hist).reshape(len(vl_hist), r),
             ),
             seconds=time.perf_counter() - start,
             epochs_run=done,
-            finished=~ops.convert_to_numpy(state.active) | (done >= self.settings.epochs),
+            finished=~ops.convert_to_numpy(state.active) | (done >= epochs),
             interrupted=interrupted,
         )

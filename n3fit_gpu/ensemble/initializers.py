@@ -4,7 +4,8 @@ Replica ``r`` of a stacked layer gets exactly the weights a one-replica model wo
 the same replica seed: each replica's block is drawn by NumPy from
 ``SeedSequence([seed_r, layer_key])``, never from a generator shared by the stack. That is
 what makes a stacked fit of R replicas equal to R separate fits (the first requirement of
-replica independence), whatever the backend.
+replica independence), whatever the backend. Replicas of different widths (slots of different
+trials in one model) draw their block with their own shape and are zero-padded.
 """
 
 from __future__ import annotations
@@ -61,26 +62,35 @@ INITIALIZERS = (
 
 
 def stacked_kernel(
-    name: str, seeds: Sequence[int], layer_key: int, fan_in: int, fan_out: int
+    name: str | Sequence[str],
+    seeds: Sequence[int],
+    layer_key: int,
+    fan_in: int | Sequence[int],
+    fan_out: int | Sequence[int],
 ) -> np.ndarray:
-    """Initial kernels for every replica, shape ``(len(seeds), fan_in, fan_out)``.
+    """Initial kernels for every replica, shape ``(len(seeds), max fan_in, max fan_out)``.
 
     Parameters
     ----------
     name:
-        Keras initializer name (``glorot_normal``...).
+        Keras initializer name (``glorot_normal``...), or one per replica.
     seeds:
         One seed per replica; replica ``r`` depends only on ``seeds[r]`` and ``layer_key``.
     layer_key:
         Distinguishes the layers of one network.
+    fan_in, fan_out:
+        The kernel's true shape, or one per replica. Replica ``r``'s block is drawn with its
+        own shape (so its numbers and its glorot/he/lecun scale are those of an unpadded
+        network of that width) and zero-padded to the largest shape.
     """
-    blocks = [
-        _draw(
-            name,
-            np.random.default_rng(np.random.SeedSequence([int(s), layer_key])),
-            fan_in,
-            fan_out,
-        )
-        for s in seeds
-    ]
-    return np.stack(blocks)
+    replicas = len(seeds)
+    names = [name] * replicas if isinstance(name, str) else list(name)
+    fan_ins = np.broadcast_to(np.asarray(fan_in, dtype=int), (replicas,))
+    fan_outs = np.broadcast_to(np.asarray(fan_out, dtype=int), (replicas,))
+    if len(names) != replicas:
+        raise ValueError(f"{len(names)} initializer names for {replicas} replicas")
+    out = np.zeros((replicas, int(fan_ins.max()), int(fan_outs.max())))
+    for r, (n, s, i, o) in enumerate(zip(names, seeds, fan_ins, fan_outs, strict=True)):
+        rng = np.random.default_rng(np.random.SeedSequence([int(s), layer_key]))
+        out[r, :i, :o] = _draw(n, rng, int(i), int(o))
+    return out

@@ -4,6 +4,14 @@ Shapes: kernel ``(replica, in, out)``, bias ``(replica, out)``; activations flow
 ``(replica, batch, features)``. The first layer may take an input shared by all replicas,
 ``(batch, in)``. A single batched ``einsum`` does the work of R separate ``Dense`` layers:
 there is no reduction over the replica axis anywhere, so replicas never mix.
+
+Replicas of different widths (slots of several trials stacked in one model) are padded: the
+kernel and bias are allocated at the largest width and multiplied in ``call`` by a constant
+0/1 mask, so a padded entry contributes nothing, gets a zero gradient (its optimizer state
+stays zero and its replica's clip norm is unchanged) and never moves. Padded output columns
+hold ``activation(0)``; the next layer's masked kernel rows ignore them. Layers whose replicas
+all have the same width build no mask and compute exactly as before. Slots must share the
+depth and the activations (:func:`stack_architectures`).
 """
 
 from __future__ import annotations
@@ -29,6 +37,16 @@ class FixedValue(keras.initializers.Initializer):
         return ops.convert_to_tensor(self.value, dtype=dtype)
 
 
+def _per_replica(name: str, value, replicas: int) -> tuple | None:
+    """``None`` for a scalar (or ``None``), else a tuple of ``replicas`` entries."""
+    if value is None or isinstance(value, int | str | np.integer):
+        return None
+    value = tuple(value)
+    if len(value) != replicas:
+        raise ValueError(f"StackedDense {name} has {len(value)} entries for {replicas} replicas")
+    return value
+
+
 @keras.saving.register_keras_serializable(package="n3fit_gpu")
 class StackedDense(keras.layers.Layer):
     """Dense layer for R replicas at once: ``y[r] = act(x[r] @ W[r] + b[r])``.
@@ -36,33 +54,46 @@ class StackedDense(keras.layers.Layer):
     Parameters
     ----------
     units:
-        Output features per replica.
+        Output features: one int for every replica, or one per replica (padded to the largest,
+        see the module docstring); ``self.units`` is the (padded) width of the output.
     seeds:
         One seed per replica; the layer has ``len(seeds)`` replicas.
     layer_key:
         Index of the layer in its network (decorrelates the layers' initial weights).
-    activation, kernel_initializer:
-        Keras names.
+    activation:
+        Keras name.
+    kernel_initializer:
+        Keras name, or one per replica.
+    input_units:
+        The true input width of each replica when the input is padded (the previous layer's
+        per-replica ``units``); ``None``: every replica uses the whole input.
     """
 
     def __init__(
         self,
-        units: int,
+        units: int | Sequence[int],
         seeds: Sequence[int],
         layer_key: int,
         activation: str = "linear",
-        kernel_initializer: str = "glorot_normal",
+        kernel_initializer: str | Sequence[str] = "glorot_normal",
+        input_units: Sequence[int] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if units < 1 or len(seeds) == 0:
-            raise ValueError("StackedDense needs units >= 1 and at least one replica seed")
-        self.units = int(units)
         self.seeds = tuple(int(s) for s in seeds)
+        replica_units = _per_replica("units", units, len(self.seeds))
+        widths = replica_units or (units,)
+        if min(widths, default=0) < 1 or len(seeds) == 0:
+            raise ValueError("StackedDense needs units >= 1 and at least one replica seed")
+        self.units = int(max(widths))
+        self.replica_units = tuple(int(u) for u in replica_units) if replica_units else None
+        self.input_units = _per_replica("input_units", input_units, len(self.seeds))
         self.layer_key = int(layer_key)
         self.activation_name = activation
         self.activation = keras.activations.get(activation)
-        self.kernel_initializer = kernel_initializer
+        per_replica_init = _per_replica("kernel_initializer", kernel_initializer, self.replicas)
+        self.kernel_initializer = per_replica_init or kernel_initializer
+        self._mask: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def replicas(self) -> int:
@@ -70,9 +101,18 @@ class StackedDense(keras.layers.Layer):
 
     def build(self, input_shape):
         fan_in = int(input_shape[-1])
+        fan_ins = self.input_units or (fan_in,) * self.replicas
+        fan_outs = self.replica_units or (self.units,) * self.replicas
+        if max(fan_ins) > fan_in:
+            raise ValueError(f"input_units {fan_ins} exceed the input width {fan_in}")
         kernel = stacked_kernel(
-            self.kernel_initializer, self.seeds, self.layer_key, fan_in, self.units
+            self.kernel_initializer, self.seeds, self.layer_key, fan_ins, fan_outs
         )
+        kernel = np.pad(kernel, ((0, 0), (0, fan_in - kernel.shape[1]), (0, 0)))
+        if set(fan_ins) != {fan_in} or set(fan_outs) != {self.units}:
+            rows = np.arange(fan_in)[None, :] < np.asarray(fan_ins)[:, None]  # (R, in)
+            cols = np.arange(self.units)[None, :] < np.asarray(fan_outs)[:, None]  # (R, out)
+            self._mask = (rows[:, :, None] & cols[:, None, :], cols)
         self.kernel = self.add_weight(
             shape=kernel.shape, initializer=FixedValue(kernel), name="kernel"
         )
@@ -80,16 +120,24 @@ class StackedDense(keras.layers.Layer):
             shape=(self.replicas, self.units), initializer="zeros", name="bias"
         )
 
-    def call(self, inputs):
-        if self.units == 1:
-            out = self._one_column(inputs)
-        elif len(inputs.shape) == 2:
-            out = ops.einsum("bi,rio->rbo", inputs, self.kernel)
-        else:
-            out = ops.einsum("rbi,rio->rbo", inputs, self.kernel)
-        return self.activation(out + self.bias[:, None, :])
+    def weights_in_use(self):
+        """Kernel and bias with padded entries multiplied by 0 (as they are without padding)."""
+        if self._mask is None:
+            return self.kernel, self.bias
+        kernel_mask, bias_mask = (ops.convert_to_tensor(m, self.kernel.dtype) for m in self._mask)
+        return self.kernel * kernel_mask, self.bias * bias_mask
 
-    def _one_column(self, inputs):
+    def call(self, inputs):
+        kernel, bias = self.weights_in_use()
+        if self.units == 1:
+            out = self._one_column(inputs, kernel)
+        elif len(inputs.shape) == 2:
+            out = ops.einsum("bi,rio->rbo", inputs, kernel)
+        else:
+            out = ops.einsum("rbi,rio->rbo", inputs, kernel)
+        return self.activation(out + bias[:, None, :])
+
+    def _one_column(self, inputs, kernel):
         """``(replica, batch, 1)`` as a broadcast product and sum over ``in``, not a matmul.
 
         PyTorch's CPU matmul computes a one-column product of ONE replica by a matrix-vector
@@ -99,16 +147,18 @@ class StackedDense(keras.layers.Layer):
         summed over one axis rounds the same for any number of replicas, on every backend.
         """
         x = inputs if len(inputs.shape) == 3 else inputs[None]  # (replica or 1, batch, in)
-        return ops.sum(ops.expand_dims(x, -1) * ops.expand_dims(self.kernel, 1), axis=-2)
+        return ops.sum(ops.expand_dims(x, -1) * ops.expand_dims(kernel, 1), axis=-2)
 
     def get_config(self):
+        listed = lambda v: list(v) if isinstance(v, tuple) else v  # noqa: E731
         return {
             **super().get_config(),
-            "units": self.units,
+            "units": listed(self.replica_units) or self.units,
             "seeds": list(self.seeds),
             "layer_key": self.layer_key,
             "activation": self.activation_name,
-            "kernel_initializer": self.kernel_initializer,
+            "kernel_initializer": listed(self.kernel_initializer),
+            "input_units": listed(self.input_units),
         }
 
 
@@ -121,34 +171,91 @@ class UnrolledDense(StackedDense):
     """
 
     def call(self, inputs):
+        kernel, bias = self.weights_in_use()
         outs = []
         for r in range(self.replicas):
             x = inputs if len(inputs.shape) == 2 else inputs[r]
-            outs.append(ops.matmul(x, self.kernel[r]) + self.bias[r])
+            outs.append(ops.matmul(x, kernel[r]) + bias[r])
         return self.activation(ops.stack(outs))
 
 
 def stacked_network(
-    nodes: Sequence[int],
+    nodes: Sequence[int | Sequence[int]],
     activations: Sequence[str],
     seeds: Sequence[int],
-    initializer: str = "glorot_normal",
+    initializer: str | Sequence[str] = "glorot_normal",
     layer_class: type[StackedDense] = StackedDense,
 ) -> list[StackedDense]:
     """The layers of a replica-stacked fully connected network (e.g. 25-20-8, tanh-tanh-linear).
 
+    Parameters
+    ----------
+    nodes:
+        Units per layer: an int (every replica), or one width per replica (padded layers).
+    activations:
+        One Keras activation per layer, shared by every replica.
+    seeds:
+        One seed per replica.
+    initializer:
+        Keras initializer name, or one per replica.
+    layer_class:
+        :class:`StackedDense` or a variant with the same weights.
+
     Layers take Keras' current float type (``keras.config.floatx()``) at construction.
     """
     dtype = keras.config.floatx()
-    return [
-        layer_class(
-            n,
-            seeds,
-            key,
-            activation=act,
-            kernel_initializer=initializer,
-            name=f"dense_{key}",
-            dtype=dtype,
+    layers, previous = [], None
+    for key, (n, act) in enumerate(zip(nodes, activations, strict=True)):
+        layers.append(
+            layer_class(
+                n,
+                seeds,
+                key,
+                activation=act,
+                kernel_initializer=initializer,
+                input_units=previous,
+                name=f"dense_{key}",
+                dtype=dtype,
+            )
         )
-        for key, (n, act) in enumerate(zip(nodes, activations, strict=True))
-    ]
+        previous = None if isinstance(n, int | np.integer) else tuple(n)
+    return layers
+
+
+def stack_architectures(
+    nodes: Sequence[Sequence[int]], activations: Sequence[Sequence[str]]
+) -> tuple[list[int | tuple[int, ...]], tuple[str, ...]]:
+    """Combine per-replica architectures into :func:`stacked_network`'s ``nodes, activations``.
+
+    Parameters
+    ----------
+    nodes:
+        One ``nodes_per_layer`` per replica, e.g. ``[[25, 20, 8], [10, 30, 8]]``.
+    activations:
+        One ``activation_per_layer`` per replica.
+
+    Returns
+    -------
+    nodes, activations:
+        Per layer an int where every replica has that width, else a tuple of widths
+        (``[(25, 10), (20, 30), 8]``); the shared activations.
+
+    Raises
+    ------
+    ValueError
+        if the replicas differ in depth or in activations: padding only handles widths.
+    """
+    depths = {len(n) for n in nodes}
+    if len(depths) != 1:
+        raise ValueError(
+            f"stacked replicas must have the same number of layers; got depths {sorted(depths)} "
+            "(group trials of different depth into different models)"
+        )
+    if len({tuple(a) for a in activations}) != 1:
+        raise ValueError(
+            "stacked replicas must share activation_per_layer; got "
+            f"{sorted({tuple(a) for a in activations})} (group them into different models)"
+        )
+    per_layer = [tuple(int(w) for w in widths) for widths in zip(*nodes, strict=True)]
+    stacked = [w[0] if len(set(w)) == 1 else w for w in per_layer]
+    return stacked, tuple(activations[0])

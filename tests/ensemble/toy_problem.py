@@ -6,6 +6,7 @@ It uses only ``n3fit_gpu.ensemble`` (proving the machinery does not need the phy
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -18,7 +19,7 @@ from n3fit_gpu.ensemble.engine import (
     TrainingResult,
     TrainingSettings,
 )
-from n3fit_gpu.ensemble.layers import stacked_network
+from n3fit_gpu.ensemble.layers import stack_architectures, stacked_network
 from n3fit_gpu.ensemble.optimizers import make_optimizer
 
 N_POINTS = 48
@@ -59,13 +60,61 @@ def toy_trainer(
     jit_compile: bool = False,
 ) -> EnsembleTrainer:
     """The trainer of the given replicas (indices into the module constants), stacked."""
-    idx = list(replicas)
-    model = keras.Sequential(stacked_network([12, 12, 1], ["tanh", "tanh", "linear"], SEEDS[idx]))
+    trial = ToyTrial(epochs=epochs, patience=patience, lr_scale=lr_scale)
+    return trials_trainer(
+        [trial],
+        replicas,
+        optimizer,
+        epochs_per_call=epochs_per_call,
+        targets=targets,
+        start_weights=start_weights,
+        jit_compile=jit_compile,
+    )
+
+
+@dataclass(frozen=True)
+class ToyTrial:
+    """One trial's hyperparameters; its replicas scale the module's learning rates and clips."""
+
+    epochs: int = 150
+    patience: int = 10
+    lr_scale: float = 1.0
+    clip_scale: float = 1.0
+    nodes: tuple[int, ...] = (12, 12, 1)
+
+
+def _one_or_all(values: Sequence):
+    """The common value if every slot has it (the engine's scalar path), else all of them."""
+    return values[0] if len(set(values)) == 1 else list(values)
+
+
+def trials_trainer(
+    trials: Sequence[ToyTrial],
+    replicas: Sequence[int],
+    optimizer: str = "Adam",
+    epochs_per_call: int = 32,
+    targets: np.ndarray = TARGETS,
+    start_weights: dict[int, float] | None = None,
+    jit_compile: bool = False,
+) -> EnsembleTrainer:
+    """Every ``(trial, replica)`` slot in one stacked model, trial-major.
+
+    Slot ``(k, r)`` uses replica ``r``'s seed, target and mask with trial ``k``'s settings, so
+    it is replica ``r`` of trial ``k`` trained alone. ``start_weights`` sets the first kernel
+    of the slots of the given replicas.
+    """
+    slots = [(t, r) for t in trials for r in replicas]
+    idx = [r for _, r in slots]
+    nodes, activations = stack_architectures(
+        [t.nodes for t, _ in slots],
+        [("tanh",) * (len(t.nodes) - 1) + ("linear",) for t, _ in slots],
+    )
+    model = keras.Sequential(stacked_network(nodes, activations, SEEDS[idx]))
     model.build((N_POINTS, 1))
     for r, value in (start_weights or {}).items():
         kernel = model.trainable_variables[0]
         w = ops.convert_to_numpy(kernel)
-        w[idx.index(r)] = value
+        w[[i for i, s in enumerate(idx) if s == r]] = value
         kernel.assign(w)
     dtype = keras.config.floatx()
     y = ops.convert_to_tensor(targets[idx], dtype=dtype)
@@ -77,14 +126,14 @@ def toy_trainer(
         validation = ops.sum(sq * (1 - tr), axis=1) / ops.sum(1 - tr, axis=1)
         return Losses(training, validation, validation < 100.0, training)
 
+    lr = np.array([LEARNING_RATES[r] * t.lr_scale for t, r in slots])
+    clip = np.array([CLIPNORMS[r] * t.clip_scale for t, r in slots])
     opt = make_optimizer(
-        optimizer,
-        ops.convert_to_tensor(LEARNING_RATES[idx] * lr_scale, dtype=dtype),
-        ops.convert_to_tensor(CLIPNORMS[idx], dtype=dtype),
+        optimizer, ops.convert_to_tensor(lr, dtype=dtype), ops.convert_to_tensor(clip, dtype=dtype)
     )
     settings = TrainingSettings(
-        epochs=epochs,
-        patience=patience,
+        epochs=_one_or_all([t.epochs for t, _ in slots]),
+        patience=_one_or_all([t.patience for t, _ in slots]),
         optimizer=opt,
         epochs_per_call=epochs_per_call,
         jit_compile=jit_compile,

@@ -1,0 +1,88 @@
+"""Stacked trials: one model holding slots with different hyperparameters.
+
+Two toy "trials" × 4 replicas, differing in epochs, patience, learning rates, clip norms and
+hidden widths (padded layers), trained in one stacked model, equal each trial trained alone:
+same stop and best epochs, same weights to round-off once the padding is cut away, and the
+padding itself still exactly zero.
+"""
+
+import numpy as np
+import pytest
+from keras import ops
+
+from n3fit_gpu.ensemble.engine import TrainingSettings
+from n3fit_gpu.ensemble.layers import stack_architectures, stacked_network
+from n3fit_gpu.ensemble.optimizers import make_optimizer
+
+from .toy_problem import ToyTrial, trials_trainer
+
+REPLICAS = [0, 1, 2, 3]
+TRIAL_A = ToyTrial()
+TRIAL_B = ToyTrial(epochs=90, patience=6, lr_scale=2.0, clip_scale=0.5, nodes=(7, 15, 1))
+
+
+def _unpadded(stacked: np.ndarray, slot: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Slot ``slot`` of a padded variable, cut to the unpadded ``shape`` (without replica)."""
+    block = stacked[slot]
+    used = tuple(slice(0, n) for n in shape)
+    padding = block.copy()
+    padding[used] = 0
+    assert not padding.any(), "padded weights must stay exactly zero"
+    return block[used]
+
+
+def test_stacked_trials_equal_each_trial_alone(float64):
+    stacked = trials_trainer([TRIAL_A, TRIAL_B], REPLICAS).train()
+    alone = [trials_trainer([trial], REPLICAS).train() for trial in (TRIAL_A, TRIAL_B)]
+    stops = np.concatenate([a.stop_epoch for a in alone])
+    # the setup exercises every way of ending: patience in both trials, each trial's epochs
+    assert set(stops) >= {TRIAL_A.epochs, TRIAL_B.epochs}
+    assert (stops < np.repeat([TRIAL_A.epochs, TRIAL_B.epochs], len(REPLICAS))).sum() >= 2
+    np.testing.assert_array_equal(stacked.stop_epoch, stops)
+    np.testing.assert_array_equal(stacked.best_epoch, np.concatenate([a.best_epoch for a in alone]))
+    for k, single in enumerate(alone):
+        for i in range(len(REPLICAS)):
+            slot = k * len(REPLICAS) + i
+            np.testing.assert_allclose(
+                stacked.best_validation[slot], single.best_validation[i], rtol=1e-10
+            )
+            for w_stacked, w_single in zip(stacked.weights, single.weights, strict=True):
+                np.testing.assert_allclose(
+                    _unpadded(w_stacked, slot, w_single.shape[1:]), w_single[i], atol=1e-10
+                )
+
+
+def test_padded_layers_start_from_the_unpadded_weights(float64):
+    seeds = [5, 6]
+    nodes, acts = stack_architectures([(12, 12, 1), (7, 15, 1)], [("tanh", "tanh", "linear")] * 2)
+    padded = stacked_network(nodes, acts, seeds)
+    single = stacked_network([7, 15, 1], acts, seeds[1:])
+    p_width = s_width = 1
+    for p_layer, s_layer in zip(padded, single, strict=True):
+        p_layer.build((None, p_width))
+        s_layer.build((None, s_width))
+        p_width, s_width = p_layer.units, s_layer.units
+        p_kernel = ops.convert_to_numpy(p_layer.kernel)
+        s_kernel = ops.convert_to_numpy(s_layer.kernel)
+        np.testing.assert_array_equal(_unpadded(p_kernel, 1, s_kernel.shape[1:]), s_kernel[0])
+
+
+@pytest.mark.parametrize(
+    ("nodes", "activations", "match"),
+    [
+        ([(12, 12, 1), (12, 1)], [("tanh", "tanh", "linear"), ("tanh", "linear")], "layers"),
+        ([(12, 1), (12, 1)], [("tanh", "linear"), ("sigmoid", "linear")], "activation"),
+    ],
+)
+def test_slots_must_share_depth_and_activations(nodes, activations, match):
+    with pytest.raises(ValueError, match=match):
+        stack_architectures(nodes, activations)
+
+
+def test_per_replica_epochs_must_match_the_replicas(float64):
+    trainer = trials_trainer([TRIAL_A], REPLICAS)
+    settings = TrainingSettings(
+        epochs=[10, 20], patience=3, optimizer=make_optimizer("Adam", np.ones(4))
+    )
+    with pytest.raises(ValueError, match="2 entries for 4 replicas"):
+        type(trainer)(trainer.model, trainer.inputs, trainer.loss_fn, settings)
