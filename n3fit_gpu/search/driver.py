@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
-from hyperopt import Domain, Trials, tpe
+from hyperopt import Domain, Trials, rand, tpe
 from tqdm.auto import tqdm
 
 from n3fit_gpu.search.errors import SearchError
@@ -35,54 +35,56 @@ def _domain(hp_space: dict) -> Domain:
     return Domain(lambda point: None, hp_space)  # only the space is used: no evaluation here
 
 
+class Sampler:
+    """hyperopt's TPE on one search space (hyperopt's ``Domain`` is built once, ~10 ms).
+
+    The first ``n_startup_jobs`` trials are drawn at random, as ``tpe.suggest`` does itself;
+    the random draw is made directly (the same call TPE makes), without first building TPE's
+    posterior, which costs about as much as the draw.
+    """
+
+    def __init__(self, hp_space: dict, n_startup_jobs: int = 20):
+        self.hp_space, self.n_startup_jobs = hp_space, n_startup_jobs
+        self.domain = _domain(hp_space)
+        self.labels = set(self.domain.params)
+
+    def suggest(self, trials: Trials, tid: int, seed: int) -> tuple[dict, dict]:
+        """The point for trial ``tid`` given the finished ``trials`` (one record per tid).
+
+        Returns
+        -------
+        vals : dict
+            hyperopt's ``misc.vals`` (``label -> [value]`` or ``[]``), plain JSON.
+        point : dict
+            The decoded point, as the objective receives it.
+        """
+        if len(trials.trials) < self.n_startup_jobs:
+            new = rand.suggest([tid], self.domain, trials, seed_for(seed, tid))
+        else:
+            new = tpe.suggest([tid], self.domain, trials, seed_for(seed, tid),
+                              n_startup_jobs=self.n_startup_jobs, verbose=False)  # fmt: skip
+        vals = to_json(new[0]["misc"]["vals"])
+        return vals, point_from_vals(self.hp_space, vals)
+
+    def check(self, docs: list[dict], log: TrialLog) -> None:
+        """Refuse ``docs`` from ``log`` that were run with another search space."""
+        for doc in docs:
+            if set(doc["misc"]["vals"]) != self.labels:
+                raise SearchError(
+                    f"{log.path}: trial {doc['tid']} was run with another search space "
+                    f"(labels {sorted(doc['misc']['vals'])}, now {sorted(self.labels)}); "
+                    "resume with the original runcard or start a new scan folder"
+                )
+
+
 def suggest(
     hp_space: dict, docs: list[dict], tid: int, seed: int, *, n_startup_jobs: int = 20
 ) -> tuple[dict, dict]:
     """TPE's suggestion for trial ``tid`` given the finished trial documents ``docs``.
 
-    The first ``n_startup_jobs`` trials are drawn at random (hyperopt's TPE does that itself).
-
-    Returns
-    -------
-    vals : dict
-        hyperopt's ``misc.vals`` (``label -> [value]`` or ``[]``), plain JSON.
-    point : dict
-        The decoded point, as the objective receives it.
+    See :class:`Sampler` (a worker keeps one, and grows one ``hyperopt.Trials``).
     """
-    trials = to_hyperopt_trials(docs)
-    return suggest_from(hp_space, trials, tid, seed, n_startup_jobs=n_startup_jobs)
-
-
-def suggest_from(
-    hp_space: dict, trials: Trials, tid: int, seed: int, *, n_startup_jobs: int = 20
-) -> tuple[dict, dict]:
-    """:func:`suggest` on a history already held as a :class:`hyperopt.Trials`.
-
-    A worker grows one ``Trials`` with :func:`~.store.add_to_hyperopt_trials` instead of
-    converting the whole log for every suggestion; TPE's own cost still grows with it.
-    """
-    new = tpe.suggest(
-        [tid],
-        _domain(hp_space),
-        trials,
-        seed_for(seed, tid),
-        n_startup_jobs=n_startup_jobs,
-        verbose=False,
-    )
-    vals = to_json(new[0]["misc"]["vals"])
-    return vals, point_from_vals(hp_space, vals)
-
-
-def check_same_space(hp_space: dict, docs: list[dict], log: TrialLog) -> None:
-    """Refuse ``docs`` from ``log`` that were run with another search space than ``hp_space``."""
-    labels = set(_domain(hp_space).params)
-    for doc in docs:
-        if set(doc["misc"]["vals"]) != labels:
-            raise SearchError(
-                f"{log.path}: trial {doc['tid']} was run with another search space "
-                f"(labels {sorted(doc['misc']['vals'])}, now {sorted(labels)}); "
-                "resume with the original runcard or start a new scan folder"
-            )
+    return Sampler(hp_space, n_startup_jobs).suggest(to_hyperopt_trials(docs), tid, seed)
 
 
 def best_trial(docs: list[dict]) -> dict | None:
@@ -123,16 +125,16 @@ def run_scan(
     """
     if trials < 0:
         raise SearchError(f"the number of trials must be >= 0; got {trials}")
-    hp_space = to_hyperopt(space)
+    sampler = Sampler(to_hyperopt(space), n_startup_jobs)
     docs = log.read()
-    check_same_space(hp_space, docs, log)
+    sampler.check(docs, log)
     done = {doc["tid"] for doc in docs}
     initial = min(len(done), trials)
     with tqdm(total=trials, initial=initial, desc="trials", disable=not progress) as bar:
         bar.set_postfix_str(progress_note(docs))
         while len(done) < trials:
             tid = _next_tid(done)
-            vals, point = suggest(hp_space, docs, tid, seed, n_startup_jobs=n_startup_jobs)
+            vals, point = sampler.suggest(to_hyperopt_trials(docs), tid, seed)
             started = datetime.now(UTC)
             result = objective(point).to_result_dict()
             log.append_new(trial_document(tid, vals, point, result, started, datetime.now(UTC)))

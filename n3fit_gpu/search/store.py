@@ -1,7 +1,9 @@
 """The trial log: an append-only JSON-lines file, one hyperopt trial document per line.
 
 Writing: one ``os.write`` of a whole line on an ``O_APPEND`` descriptor under an exclusive
-``flock``, then ``fsync``; several processes may append to one log. A line left torn by a
+``flock``, then ``fsync`` once the lock is released (readers see the line at unlock, also on
+NFS, which flushes on unlock; an fsync under the lock made 64 workers queue behind each
+other's disk flushes); several processes may append to one log. A line left torn by a
 crashed writer (no trailing newline) is closed with a newline before the next record, so it
 costs only itself.
 
@@ -70,7 +72,9 @@ class TrialLog:
         """Append ``doc`` unless the log already holds its ``tid``; ``True`` if it was appended.
 
         The check reads what was appended since the previous read while holding the append
-        lock, so of several workers finishing the same trial exactly one appends it.
+        lock, so of several workers finishing the same trial exactly one appends it. Most of
+        that reading is done before taking the lock, so the lock is held for about one record
+        however many were appended since this reader last looked.
         """
         return self._append(doc, only_new=True)
 
@@ -79,6 +83,8 @@ class TrialLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            if only_new:
+                self._catch_up(fd)  # unlocked: under the lock only what comes meanwhile
             fcntl.flock(fd, fcntl.LOCK_EX)
             if only_new:
                 self._catch_up(fd)
@@ -89,10 +95,10 @@ class TrialLog:
                 data = b"\n" + data  # close a line torn by a crashed writer
             if os.write(fd, data) != len(data):
                 raise OSError(f"{self.path}: short write while appending a trial record")
-            os.fsync(fd)
-        finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+            os.fsync(fd)  # after unlocking: appenders do not queue behind each other's fsync
+        finally:
+            os.close(fd)  # (closing also drops the lock if anything above failed)
         return True
 
     def read(self) -> list[dict]:

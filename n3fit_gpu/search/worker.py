@@ -37,7 +37,7 @@ from hyperopt import Trials
 from tqdm.auto import tqdm
 
 from n3fit_gpu.search.claims import Claims
-from n3fit_gpu.search.driver import check_same_space, progress_note, suggest_from
+from n3fit_gpu.search.driver import Sampler, progress_note
 from n3fit_gpu.search.errors import SearchError
 from n3fit_gpu.search.kfold import TrialResult
 from n3fit_gpu.search.space import Space, to_hyperopt
@@ -88,8 +88,8 @@ def default_worker_id(environ: Mapping[str, str] | None = None) -> str:
 class _History:
     """The log as this worker knows it: hyperopt Trials, lowest unfinished id, count."""
 
-    def __init__(self, hp_space: dict, log: TrialLog, trials: int):
-        self.hp_space, self.log, self.budget = hp_space, log, trials
+    def __init__(self, sampler: Sampler, log: TrialLog, trials: int):
+        self.sampler, self.log, self.budget = sampler, log, trials
         self._start_over()
 
     def _start_over(self) -> None:
@@ -100,7 +100,7 @@ class _History:
         if len(docs) < self.seen:  # the log was replaced: start over
             self._start_over()
         new = docs[self.seen :]
-        check_same_space(self.hp_space, new, self.log)
+        self.sampler.check(new, self.log)
         add_to_hyperopt_trials(self.trials, new)
         self.seen = len(docs)
         self.done += sum(doc["tid"] < self.budget for doc in new)
@@ -130,13 +130,13 @@ def run_worker(
     """
     if trials < 0:
         raise SearchError(f"the number of trials must be >= 0; got {trials}")
-    history = _History(to_hyperopt(space), log, trials)
+    history = _History(Sampler(to_hyperopt(space), n_startup_jobs), log, trials)
     claims = Claims(claims_folder, settings.worker_id, settings.lease)
     bar = tqdm(total=trials, desc=f"trials ({settings.worker_id})", disable=not progress)
     with bar, claims.heartbeat():
         try:
             claims.take_back_own()
-            while _step(history, claims, objective, seed, settings, n_startup_jobs):
+            while _step(history, claims, objective, seed, settings):
                 bar.update(min(history.done, trials) - bar.n)
                 if progress:
                     bar.set_postfix_str(progress_note(log.read()))
@@ -153,7 +153,6 @@ def _step(
     objective: Callable[[dict], TrialResult],
     seed: int,
     settings: WorkerSettings,
-    n_startup_jobs: int,
 ) -> bool:
     """Run (or wait for) one trial; ``False`` once every trial of the budget is finished."""
     history.update()
@@ -169,9 +168,7 @@ def _step(
         return True
     history.update()  # finished by someone while we claimed it?
     if tid not in history.log.finished:
-        vals, point = suggest_from(
-            history.hp_space, history.trials, tid, seed, n_startup_jobs=n_startup_jobs
-        )
+        vals, point = history.sampler.suggest(history.trials, tid, seed)
         started = datetime.now(UTC)
         result = objective(point).to_result_dict()
         finished = datetime.now(UTC)

@@ -4,12 +4,14 @@ import math
 
 import numpy as np
 import pytest
+from hyperopt import Domain, tpe
 
-from n3fit_gpu.search.driver import best_trial, run_scan, seed_for, suggest
+from n3fit_gpu.search.driver import Sampler, best_trial, run_scan, seed_for, suggest
 from n3fit_gpu.search.errors import SearchError
+from n3fit_gpu.search.jsonable import to_json
 from n3fit_gpu.search.kfold import FoldResult, KFoldSettings, run_folds
 from n3fit_gpu.search.space import Choice, LogUniform, Uniform, to_hyperopt
-from n3fit_gpu.search.store import TrialLog
+from n3fit_gpu.search.store import TrialLog, to_hyperopt_trials
 
 SPACE = {
     "learning_rate": LogUniform(1e-4, 1.0),
@@ -98,3 +100,16 @@ def test_space_without_dimensions_still_runs(tmp_path):
 
     docs = run_scan({"replicas": 2}, objective, TrialLog(tmp_path / "t"), 3, 0, n_startup_jobs=1)
     assert len(docs) == 3 and calls == [{"replicas": 2}] * 3
+
+
+def test_sampler_draws_exactly_what_hyperopt_tpe_draws(tmp_path):
+    hp_space = to_hyperopt(SPACE)
+    docs = _scan(tmp_path / "t.jsonl", Quadratic(), trials=4)
+    domain = Domain(lambda point: None, hp_space)
+    for startup in (10, 3):  # the random phase (drawn directly), then TPE proper
+        sampler = Sampler(hp_space, startup)
+        for tid in (4, 5):
+            trials = to_hyperopt_trials(docs)
+            ours = sampler.suggest(trials, tid, seed=7)[0]
+            new = tpe.suggest([tid], domain, trials, seed_for(7, tid), n_startup_jobs=startup)
+            assert ours == to_json(new[0]["misc"]["vals"])
