@@ -104,11 +104,10 @@ def test_eight_workers_two_sigkilled_every_trial_once_and_theirs_rerun(tmp_path)
     budget, lease, rng = 24, 2.0, random.Random(11)
     folder, claims = tmp_path / "scan", tmp_path / "scan" / "claims"
     names = [f"w{i}" for i in range(8)]
+    toy = [sys.executable, str(TOY), str(folder), "--trials", str(budget), "--lease", str(lease)]
     procs = {
         name: subprocess.Popen(
-            [sys.executable, str(TOY), str(folder), "--trials", str(budget), "--worker-id",
-             name, "--lease", str(lease), "--sleep", "0.5"],  # fmt: skip
-            stderr=subprocess.PIPE,
+            [*toy, "--sleep", "0.5", "--worker-id", name], stderr=subprocess.PIPE
         )
         for name in names
     }
