@@ -4,6 +4,14 @@ Imports keras: call :func:`n3fit_gpu.ensemble.backend.select_backend` before imp
 Per-replica results are written as soon as training ends, each file atomically, and the
 ensemble files (summary, LHAPDF set, plots) are then rebuilt from every replica on disk, so
 an interrupted fit keeps its finished replicas and ``resume`` completes it.
+
+Stacked trials: :func:`make_trainer` can build one model whose replicas ("slots") carry
+different hyperparameters, one runcard per slot (``slot_cards``). A slot is a (trial, replica)
+pair: its card is the trial's, its replica index the replica's, and it uses that replica's
+seeds (network, preprocessing, pseudodata, training mask), so slot (k, r) starts from the same
+weights and fits the same pseudodata as replica r of trial k fitted alone, and trains exactly
+as it would alone. Only the :data:`SLOT_KEYS` may differ between slots; widths are padded
+(:mod:`n3fit_gpu.ensemble.layers`), so slots must share the depth and the activations.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from tqdm.auto import tqdm
 from n3fit_gpu.atomic import atomic_savez, atomic_write_text
 from n3fit_gpu.ensemble.backend import set_precision
 from n3fit_gpu.ensemble.engine import EnsembleTrainer, Progress, TrainingResult, TrainingSettings
+from n3fit_gpu.ensemble.layers import stack_architectures
 from n3fit_gpu.ensemble.optimizers import make_optimizer
 from n3fit_gpu.errors import FitInterrupted, OutputError, TrainingError
 from n3fit_gpu.outputs.ensemble_report import write_ensemble_outputs
@@ -58,21 +67,76 @@ def replica_seeds(base: int, replicas: Sequence[int]) -> list[int]:
     return [int(np.random.SeedSequence([base, r]).generate_state(1)[0]) for r in replicas]
 
 
-def build_model(card, theory: Theory, replicas: Sequence[int], **options) -> StackedPDF:
+# Runcard keys that may differ between the slots of one stacked model (stacked trials)
+SLOT_KEYS = (
+    "parameters.nodes_per_layer",
+    "parameters.initializer",
+    "parameters.epochs",
+    "parameters.stopping_patience",
+    "parameters.optimizer.learning_rate",
+    "parameters.optimizer.clipnorm",
+    "parameters.positivity.initial",
+    "parameters.positivity.multiplier",
+    "parameters.integrability.initial",
+    "parameters.integrability.multiplier",
+)
+
+
+def _differences(a, b, prefix: str = "") -> list[tuple[str, object, object]]:
+    """``(key, value in a, value in b)`` for every leaf where two dumped cards differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            diff
+            for key in sorted(set(a) | set(b), key=str)
+            for diff in _differences(a.get(key), b.get(key), f"{prefix}{key}.")
+        ]
+    return [] if a == b else [(prefix.rstrip("."), a, b)]
+
+
+def check_slot_cards(card, slot_cards: Sequence, replicas: int) -> None:
+    """Raise ``ValueError`` unless ``slot_cards`` has one card per replica, each equal to
+    ``card`` outside :data:`SLOT_KEYS` (same data, theory, seeds, optimizer, activations...)."""
+    if len(slot_cards) != replicas:
+        raise ValueError(f"{len(slot_cards)} slot cards for {replicas} replicas (one per slot)")
+    reference = card.model_dump()
+    for i, slot_card in enumerate(slot_cards):
+        for key, ours, theirs in _differences(reference, slot_card.model_dump()):
+            if key not in SLOT_KEYS:
+                raise ValueError(
+                    f"slot {i} has {key} = {theirs!r} where the fit has {ours!r}; stacked slots "
+                    f"may differ only in {', '.join(k.split('.', 1)[1] for k in SLOT_KEYS)}"
+                )
+
+
+def _one_or_all(values: Sequence):
+    """The common value when every slot has it (the scalar fast paths), else a tuple."""
+    values = tuple(values)
+    return values[0] if len(set(values)) == 1 else values
+
+
+def build_model(
+    card, theory: Theory, replicas: Sequence[int], slot_cards: Sequence | None = None, **options
+) -> StackedPDF:
     """The stacked PDF model for the given replicas, built (weights initialised).
 
-    ``options`` go to :class:`StackedPDF` (e.g. ``layer_class``).
+    ``slot_cards`` (one per replica, see :func:`make_trainer`) give each replica its own
+    ``nodes_per_layer`` and ``initializer``. ``options`` go to :class:`StackedPDF` (e.g.
+    ``layer_class``).
     """
-    p = card.parameters
+    cards = [card] * len(replicas) if slot_cards is None else list(slot_cards)
+    nodes, activations = stack_architectures(
+        [c.parameters.nodes_per_layer for c in cards],
+        [c.parameters.activation_per_layer for c in cards],
+    )
     basis = [
         FlavourPreprocessing(f.fl, tuple(f.smallx), tuple(f.largex), f.trainable)
         for f in card.fitting.basis
     ]
     model = StackedPDF(
         seeds=replica_seeds(card.nnseed, replicas),
-        nodes=p.nodes_per_layer,
-        activations=p.activation_per_layer,
-        initializer=p.initializer,
+        nodes=nodes,
+        activations=activations,
+        initializer=_one_or_all(c.parameters.initializer for c in cards),
         basis=basis,
         fk_basis=theory.basis,
         sum_rules=card.fitting.sum_rules,
@@ -83,37 +147,69 @@ def build_model(card, theory: Theory, replicas: Sequence[int], **options) -> Sta
     return model
 
 
-def _schedule(settings, epochs: int) -> PenaltySchedule:
-    return PenaltySchedule(settings.initial, settings.multiplier, epochs)
+def _schedule(cards: Sequence, kind: str) -> PenaltySchedule:
+    settings = [getattr(c.parameters, kind) for c in cards]
+    return PenaltySchedule(
+        _one_or_all(s.initial for s in settings),
+        _one_or_all(s.multiplier for s in settings),
+        _one_or_all(c.parameters.epochs for c in cards),
+    )
+
+
+def _optimizer(cards: Sequence, dtype: str):
+    """The per-replica optimizer; a slot without clipnorm among clipped ones clips at inf."""
+    opt = [c.parameters.optimizer for c in cards]
+    lr = ops.convert_to_tensor(np.array([o.learning_rate for o in opt]), dtype=dtype)
+    clip = None
+    if any(o.clipnorm is not None for o in opt):
+        norms = [np.inf if o.clipnorm is None else o.clipnorm for o in opt]
+        clip = ops.convert_to_tensor(np.array(norms), dtype=dtype)
+    return make_optimizer(opt[0].optimizer_name, lr, clip)
 
 
 def make_trainer(
-    card, theory: Theory, data: FitData, **model_options
+    card, theory: Theory, data: FitData, slot_cards: Sequence | None = None, **model_options
 ) -> tuple[StackedPDF, EnsembleTrainer]:
-    """The stacked model and its trainer for the replicas of ``data`` (nothing trained yet)."""
+    """The stacked model and its trainer for the replicas of ``data`` (nothing trained yet).
+
+    Parameters
+    ----------
+    card:
+        The runcard: data, theory, seeds and every setting the slots share.
+    theory, data:
+        As loaded for ``card``; ``data.replicas`` names each slot's replica (it may repeat:
+        ``[1, 2, 1, 2]`` for two trials of replicas 1 and 2).
+    slot_cards:
+        Stacked trials: one runcard per slot (e.g. ``[card_a, card_a, card_b, card_b]``), each
+        equal to ``card`` except in :data:`SLOT_KEYS` (checked, ``ValueError`` otherwise).
+        Slot ``i`` trains with ``slot_cards[i]``'s hyperparameters and the seeds of replica
+        ``data.replicas[i]``: exactly as that replica of that card fitted alone. ``None``: every
+        replica uses ``card``.
+    model_options:
+        Passed to :class:`StackedPDF` (e.g. ``layer_class``).
+    """
+    cards = [card] * len(data.replicas) if slot_cards is None else list(slot_cards)
+    if slot_cards is not None:
+        check_slot_cards(card, cards, len(data.replicas))
     p = card.parameters
     floatx = keras.config.floatx()
-    model = build_model(card, theory, data.replicas, **model_options)
+    model = build_model(card, theory, data.replicas, cards, **model_options)
     loss = PDFLoss(
         fit_tensors(card, theory, data),
-        positivity=_schedule(p.positivity, p.epochs),
-        integrability=_schedule(p.integrability, p.epochs),
+        positivity=_schedule(cards, "positivity"),
+        integrability=_schedule(cards, "integrability"),
         pos_threshold=p.positivity.threshold,
         threshold_chi2=p.threshold_chi2,
         dtype=floatx,
     )
-    r = len(data.replicas)
-    clip = (
-        None if p.optimizer.clipnorm is None else ops.full((r,), p.optimizer.clipnorm, dtype=floatx)
-    )
-    optimizer = make_optimizer(
-        p.optimizer.optimizer_name, ops.full((r,), p.optimizer.learning_rate, dtype=floatx), clip
-    )
+    epochs = _one_or_all(c.parameters.epochs for c in cards)
     settings = TrainingSettings(
-        epochs=p.epochs,
-        patience=max(1, int(p.stopping_patience * p.epochs)),
-        optimizer=optimizer,
-        epochs_per_call=min(100, p.epochs),
+        epochs=epochs,
+        patience=_one_or_all(
+            max(1, int(c.parameters.stopping_patience * c.parameters.epochs)) for c in cards
+        ),
+        optimizer=_optimizer(cards, floatx),
+        epochs_per_call=min(100, int(np.max(epochs))),
     )
     trainer = EnsembleTrainer(
         model, ops.convert_to_tensor(theory.xgrid, dtype=floatx), loss, settings

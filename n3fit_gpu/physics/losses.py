@@ -18,6 +18,7 @@ per-replica inverses (1,000 replicas × 1,250 points: 6 GB dense vs ~0.2 GB here
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +90,15 @@ class FitTensors:
     integ_maxlambda: np.ndarray
 
 
+def _is_seq(value) -> bool:
+    return isinstance(value, tuple)
+
+
+def _entry(value, r: int):
+    """Replica ``r``'s entry of a per-replica tuple, or the scalar shared by all replicas."""
+    return value[r] if _is_seq(value) else value
+
+
 @dataclass(frozen=True)
 class PenaltySchedule:
     """λ(epoch) = min(initial · multiplier^⌊epoch/100⌋, maxlambda), per constraint observable.
@@ -96,14 +106,43 @@ class PenaltySchedule:
     ``multiplier=None`` chooses, per observable, the factor that reaches ``maxlambda`` at the
     last epoch (NNPDF's default; ``initial`` then defaults to 1); ``initial=None`` with a
     multiplier chooses the start that reaches ``maxlambda`` at the last epoch.
+
+    Any field may instead hold one entry per replica (slots of stacked trials, each with its
+    own schedule and epochs): λ is then ``(replica, observable)``, row ``r`` being what the
+    schedule of replica ``r``'s entries gives alone. Scalars give ``(observable,)`` as before.
     """
 
-    initial: float | None
-    multiplier: float | None
-    epochs: int
+    initial: float | None | Sequence[float | None]
+    multiplier: float | None | Sequence[float | None]
+    epochs: int | Sequence[int]
+
+    def __post_init__(self):
+        for name in ("initial", "multiplier", "epochs"):
+            value = getattr(self, name)
+            if value is not None and np.ndim(value) == 1:
+                object.__setattr__(self, name, tuple(value))
+        lengths = {len(v) for v in (self.initial, self.multiplier, self.epochs) if _is_seq(v)}
+        if len(lengths) > 1:
+            raise ValueError(f"per-replica schedule entries differ in length: {sorted(lengths)}")
+
+    @property
+    def replicas(self) -> int | None:
+        """The number of per-replica entries; ``None`` when every field is a scalar."""
+        for value in (self.initial, self.multiplier, self.epochs):
+            if _is_seq(value):
+                return len(value)
+        return None
 
     def start_and_growth(self, maxlambda: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per observable: λ at epoch 0 and the factor applied every 100 epochs."""
+        """λ at epoch 0 and the factor applied every 100 epochs: ``(obs,)`` or ``(R, obs)``."""
+        if self.replicas is not None:
+            rows = [
+                PenaltySchedule(
+                    _entry(self.initial, r), _entry(self.multiplier, r), _entry(self.epochs, r)
+                ).start_and_growth(maxlambda)
+                for r in range(self.replicas)
+            ]
+            return np.stack([s for s, _ in rows]), np.stack([g for _, g in rows])
         steps = max(self.epochs // 100, 1)
         if self.multiplier is None:
             start = np.full_like(maxlambda, 1.0 if self.initial is None else self.initial)
@@ -117,6 +156,7 @@ class PenaltySchedule:
         return start, growth
 
     def lambdas(self, epoch, maxlambda: np.ndarray, dtype):
+        """λ at ``epoch``: ``(obs,)``, or ``(replica, obs)`` for a per-replica schedule."""
         start, growth = self.start_and_growth(maxlambda)
         steps = ops.cast(epoch // 100, dtype)
         value = ops.cast(start, dtype) * ops.power(ops.cast(growth, dtype), steps)
@@ -182,13 +222,13 @@ class PDFLoss:
             pos = ops.elu(-ops.take(rows, self.pos_rows, axis=1), alpha=1e-7)
             per_obs = ops.einsum("rp,op->ro", pos, self.pos_onehot)
             lam = self.positivity.lambdas(epoch, self.pos_maxlambda, self.dtype)
-            objective = objective + ops.sum(per_obs * lam[None, :], axis=1)
+            objective = objective + ops.sum(per_obs * lam, axis=1)
             acceptable = ops.logical_and(acceptable, ops.all(per_obs < self.pos_threshold, axis=1))
         if self.integ_maxlambda.size:
             integ = ops.square(ops.take(rows, self.integ_rows, axis=1))
             per_obs = ops.einsum("rp,op->ro", integ, self.integ_onehot)
             lam = self.integrability.lambdas(epoch, self.integ_maxlambda, self.dtype)
-            objective = objective + ops.sum(per_obs * lam[None, :], axis=1)
+            objective = objective + ops.sum(per_obs * lam, axis=1)
         return Losses(
             objective=objective, validation=validation, acceptable=acceptable, training=tr_norm
         )

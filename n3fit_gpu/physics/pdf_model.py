@@ -33,6 +33,8 @@ class StackedPDF(keras.layers.Layer):
         preprocessing exponents.
     nodes, activations, initializer:
         Network architecture (NNPDF's ``nodes_per_layer``...). The last layer has 8 units.
+        A layer's entry of ``nodes`` and ``initializer`` may also give one value per replica
+        (stacked trials; widths are padded, see :func:`~n3fit_gpu.ensemble.layers.stacked_network`).
     basis:
         Preprocessing ranges for the 8 fitted flavours (NNPDF's ``fitting.basis``).
     fk_basis:
@@ -46,9 +48,9 @@ class StackedPDF(keras.layers.Layer):
     def __init__(
         self,
         seeds: Sequence[int],
-        nodes: Sequence[int],
+        nodes: Sequence[int | Sequence[int]],
         activations: Sequence[str],
-        initializer: str,
+        initializer: str | Sequence[str],
         basis: Sequence[FlavourPreprocessing],
         fk_basis: Sequence[str],
         sum_rules: str = "ALL",

@@ -3,7 +3,7 @@
 import numpy as np
 from keras import ops
 
-from n3fit_gpu.physics.losses import masked_chi2, woodbury_inverses
+from n3fit_gpu.physics.losses import PenaltySchedule, masked_chi2, woodbury_inverses
 
 
 def test_masked_chi2_matches_dense_inverse_of_the_training_block(float64):
@@ -29,3 +29,20 @@ def test_masked_chi2_matches_dense_inverse_of_the_training_block(float64):
         block = cov[np.ix_(t, t)]
         expected = residual[i, t] @ np.linalg.solve(block, residual[i, t])
         np.testing.assert_allclose(got[i], expected, rtol=1e-10)
+
+
+def test_per_replica_penalty_schedule_rows_are_each_replicas_own(float64):
+    """Stacked trials: row r of a per-replica schedule is replica r's schedule alone (to an
+    ulp: TensorFlow's vectorised ``pow`` rounds some elements of a longer array differently)."""
+    maxlambda = np.array([1e6, 1e4])
+    entries = [(184.8, None, 2000), (None, 3.0, 450), (50.0, 2.0, 90)]
+    stacked = PenaltySchedule(*zip(*entries, strict=True))
+    assert stacked.replicas == 3
+    for epoch in (0, 99, 100, 250, 1999):
+        lam = ops.convert_to_numpy(stacked.lambdas(epoch, maxlambda, "float64"))
+        assert lam.shape == (3, 2)
+        for r, entry in enumerate(entries):
+            alone = PenaltySchedule(*entry).lambdas(epoch, maxlambda, "float64")
+            np.testing.assert_allclose(lam[r], ops.convert_to_numpy(alone), rtol=1e-14)
+    scalar = PenaltySchedule(184.8, None, 2000).lambdas(5, maxlambda, "float64")
+    assert tuple(scalar.shape) == (2,)
