@@ -596,6 +596,44 @@ def check_interpolation(operators: OperatorSet, checks, xgrid: np.ndarray) -> li
     return errors
 
 
+NUMBA_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "n3fit_gpu" / "numba"
+
+
+def skip_n3lo_matching() -> None:
+    """Keep numba from compiling eko's O(as^3) heavy-quark matching, which no build here uses.
+
+    eko's matching kernels call the N3LO operator matrix elements behind a run-time order
+    check, so numba compiles them on first use whatever the order: measured here, over an
+    hour of CPU for code an NLO or NNLO build (``--pto`` ≤ 2) never runs, on top of ~15 min
+    for the rest of eko. They are replaced by stubs that refuse to run, and numba's cache
+    must be our own folder (:data:`NUMBA_CACHE`, set through ``NUMBA_CACHE_DIR`` before numba
+    is imported), so code compiled against the stubs never reaches the cache that other
+    users of eko share.
+    """
+    import numba
+    from ekore.operator_matrix_elements.unpolarized.space_like import as3
+
+    if Path(numba.config.CACHE_DIR or "/") != NUMBA_CACHE:
+        raise RuntimeError(
+            f"numba caches to {numba.config.CACHE_DIR or 'the packages'}, not {NUMBA_CACHE}: "
+            f"set NUMBA_CACHE_DIR={NUMBA_CACHE} before numba is imported"
+        )
+
+    @numba.njit
+    def no_singlet(n, cache, nf, L):  # noqa: N803 (eko's names)
+        if nf >= 0:
+            raise ValueError("N3LO matching is disabled in build_theory.py (pto <= 2)")
+        return np.zeros((3, 3), np.complex128)
+
+    @numba.njit
+    def no_non_singlet(n, cache, nf, L):  # noqa: N803
+        if nf >= 0:
+            raise ValueError("N3LO matching is disabled in build_theory.py (pto <= 2)")
+        return np.zeros((2, 2), np.complex128)
+
+    as3.A_singlet, as3.A_ns = no_singlet, no_non_singlet
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -633,6 +671,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     start = time.time()
+    os.environ["NUMBA_CACHE_DIR"] = str(NUMBA_CACHE)  # before numba is imported
+    skip_n3lo_matching()
     os.environ.setdefault("YADISM_LOG_LEVEL", str(logging.ERROR))  # yadism resets eko's too
     os.environ.setdefault("YADISM_SILENT_MODE", "1")
 

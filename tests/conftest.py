@@ -1,9 +1,20 @@
-"""Test-wide settings: the Keras backend comes from $KERAS_BACKEND (TensorFlow by default)."""
+"""Test-wide settings: the Keras backend comes from $KERAS_BACKEND (TensorFlow by default);
+numba (eko, in the theory tests) caches to the builder's own folder."""
 
+import importlib.util
 import os
+from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# eko in the theory tests caches its numba kernels where scripts/build_theory.py does: a
+# folder of our own, compiled without eko's N3LO matching (see skip_n3lo_matching there).
+_spec = importlib.util.spec_from_file_location(
+    "build_theory", Path(__file__).resolve().parents[1] / "scripts" / "build_theory.py"
+)
+_builder = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_builder)
+os.environ["NUMBA_CACHE_DIR"] = str(_builder.NUMBA_CACHE)
 
 import keras  # noqa: E402
 import pytest  # noqa: E402

@@ -73,6 +73,8 @@ class _EvolvedToy:
 def _evolve_toy(card: dict, scales: list[float], xgrid: np.ndarray, work: Path) -> dict:
     """x f of the toy PDF evolved exactly by eko to each scale, (14 EKO_PIDS, nx) per Q^2."""
     import eko
+
+    _builder().skip_n3lo_matching()  # as the builder does: no hour-long N3LO compile
     from eko.io.runcards import Legacy, OperatorCard
 
     configs = {
