@@ -32,16 +32,22 @@ def woodbury_inverses(
 ) -> np.ndarray:
     """``M_r = (I + Aᵀ diag(m_r/D) A)⁻¹`` for every row of ``masks`` ``(R, n)`` → ``(R, k, k)``.
 
-    Computed ``chunk`` replicas at a time so the ``(chunk, n, k)`` intermediate stays small.
+    Computed once per distinct mask (the slots of stacked trials repeat their replicas' masks:
+    K trials cost what one does), ``chunk`` masks at a time so the ``(chunk, n, k)``
+    intermediate stays small.
     """
     k = sys.shape[1]
     weighted = sys / diag[:, None]
-    out = np.empty((masks.shape[0], k, k))
-    for start in range(0, masks.shape[0], chunk):
-        m = masks[start : start + chunk]
+    _, first, index = np.unique(masks, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # distinct masks in order of appearance: chunks as without repeats
+    distinct = masks[first[order]]
+    index = np.argsort(order)[index.reshape(-1)]
+    out = np.empty((distinct.shape[0], k, k))
+    for start in range(0, distinct.shape[0], chunk):
+        m = distinct[start : start + chunk]
         gram = np.einsum("rn,nk,nl->rkl", m, weighted, sys, optimize=True) + np.eye(k)[None]
         out[start : start + chunk] = np.linalg.inv(gram)
-    return out
+    return out[index]
 
 
 @dataclass(frozen=True)

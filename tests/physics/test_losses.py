@@ -31,6 +31,18 @@ def test_masked_chi2_matches_dense_inverse_of_the_training_block(float64):
         np.testing.assert_allclose(got[i], expected, rtol=1e-10)
 
 
+def test_woodbury_inverses_of_repeated_masks_are_the_masks_own():
+    """Slots of stacked trials repeat their replicas' masks: each is inverted once."""
+    rng = np.random.default_rng(4)
+    diag, sys = rng.uniform(0.5, 2.0, 30), rng.normal(size=(30, 4))
+    masks = (rng.random((3, 30)) < 0.7).astype(float)
+    order = [2, 0, 2, 1, 0]
+    np.testing.assert_array_equal(
+        woodbury_inverses(diag, sys, masks[order], chunk=2),
+        woodbury_inverses(diag, sys, masks[[2, 0, 1]], chunk=2)[[0, 1, 0, 2, 1]],
+    )
+
+
 def test_per_replica_penalty_schedule_rows_are_each_replicas_own(float64):
     """Stacked trials: row r of a per-replica schedule is replica r's schedule alone (to an
     ulp: TensorFlow's vectorised ``pow`` rounds some elements of a longer array differently)."""
