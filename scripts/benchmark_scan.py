@@ -174,7 +174,7 @@ def store_overhead(args: argparse.Namespace, size: int) -> dict:
             other.append_new(_doc(done, rng, "others"))
             other_claims.release(done)
             other_claims.claim_next(_unfinished(other, size, budget))
-            _, took = _timed(mine.read)
+            _, took = _timed(mine.records)
             times["read"].append(took)
             tid, took = _timed(claims.claim_next, _unfinished(mine, size, budget))
             times["claim"].append(took)
@@ -228,30 +228,35 @@ class _Simulation:
 
     def claim(self, now: float, w: int) -> tuple[float, int, str, int] | None:
         reader = self.readers[w]
-        _, read = _timed(reader.read)
+        _, read = _timed(reader.records)
         while self.lows[w] in reader.finished:
             self.lows[w] += 1
-        tid, claim = _timed(
-            self.claims[w].claim_next, _unfinished(reader, self.lows[w], self.budget)
-        )
-        self.parts["read"].append(read)
-        self.parts["claim"].append(claim)
+        candidates = _unfinished(reader, self.lows[w], self.budget)
+        tid, claim = _timed(self.claims[w].claim_next, candidates)
         if tid is None:
             return None  # every trial left is claimed: this worker is done
         duration = self.rng.lognormvariate(self.mu, self.sigma)
         self.busy += duration
-        self.pending[w] = read + claim
+        self.pending[w] = (read, claim)
         return (now + read + claim + duration, w, "finish", tid)
 
     def finish(self, now: float, w: int, tid: int) -> tuple[float, int, str, int]:
+        """Catch up on the log (unlocked, as ``append_new`` does first), then append.
+
+        The lock is taken to be held for the whole ``append_new`` after that (an upper bound:
+        it includes opening the file and the fsync, which runs after unlocking).
+        """
         doc = _doc(tid, self.rng, f"sim-{w}")
-        start = max(now, self.lock_free)  # the log's lock as one server
+        _, catch_up = _timed(self.readers[w].records)
+        start = max(now + catch_up, self.lock_free)  # the log's lock as one server
         _, hold = _timed(self.readers[w].append_new, doc)
         _, release = _timed(self.claims[w].release, tid)
         self.lock_free, self.lock_busy = start + hold, self.lock_busy + hold
-        self.parts["append"].append(hold + release)
-        self.parts["lock_wait"].append(start - now)
-        self.store.append(self.pending.pop(w) + hold + release + start - now)
+        read, claim = self.pending.pop(w)
+        wait = start - now - catch_up
+        for part, took in zip(self.parts, (read + catch_up, claim, hold + release, wait)):
+            self.parts[part].append(took)
+        self.store.append(read + catch_up + claim + hold + release + wait)
         self.makespan = max(self.makespan, start + hold + release)
         return (start + hold + release, w, "claim", -1)
 

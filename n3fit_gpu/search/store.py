@@ -32,6 +32,7 @@ import fcntl
 import json
 import os
 import warnings
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,16 +104,20 @@ class TrialLog:
 
     def read(self) -> list[dict]:
         """All valid records, parsing only the bytes appended since the previous call."""
+        return list(self.records())
+
+    def records(self) -> Sequence[dict]:
+        """:meth:`read` without the copy: a live view of the records (do not modify it)."""
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
             self._start_over(None)
-            return []
+            return self._records
         try:
             self._catch_up(fd)
         finally:
             os.close(fd)
-        return list(self._records)
+        return self._records
 
     def _catch_up(self, fd: int) -> None:
         stat = os.fstat(fd)

@@ -96,10 +96,10 @@ class _History:
         self.trials, self.seen, self.low, self.done = Trials(), 0, 0, 0
 
     def update(self) -> None:
-        docs = self.log.read()
+        docs = self.log.records()  # no copy: only the new records are sliced off
         if len(docs) < self.seen:  # the log was replaced: start over
             self._start_over()
-        new = docs[self.seen :]
+        new = list(docs[self.seen :])
         self.sampler.check(new, self.log)
         add_to_hyperopt_trials(self.trials, new)
         self.seen = len(docs)
