@@ -115,8 +115,11 @@ def run_scan(
     seed: int,
     progress: bool = True,
     n_startup_jobs: int = 20,
+    sampler: Sampler | None = None,
 ) -> list[dict]:
     """Run (or resume) a scan until ``log`` holds ``trials`` trials; returns all documents.
+
+    ``sampler`` suggests the points (default: TPE on the whole ``space``, :class:`Sampler`).
 
     Each new trial gets the lowest trial id not in the log, TPE's point for it, and
     ``objective(point)``; its document is appended to the log before the next trial starts.
@@ -125,7 +128,7 @@ def run_scan(
     """
     if trials < 0:
         raise SearchError(f"the number of trials must be >= 0; got {trials}")
-    sampler = Sampler(to_hyperopt(space), n_startup_jobs)
+    sampler = sampler or Sampler(to_hyperopt(space), n_startup_jobs)
     docs = log.read()
     sampler.check(docs, log)
     done = {doc["tid"] for doc in docs}

@@ -124,8 +124,11 @@ def run_worker(
     settings: WorkerSettings,
     progress: bool = False,
     n_startup_jobs: int = 20,
+    sampler: Sampler | None = None,
 ) -> list[dict]:
     """Run trials of the scan in ``log`` until ``trials`` are finished; returns all documents.
+
+    ``sampler`` suggests the points (default: TPE on the whole ``space``, :class:`Sampler`).
 
     Safe to run in many processes at once and to restart after a crash. Exceptions from the
     objective, and ``KeyboardInterrupt``, propagate after this worker's claims are deleted
@@ -133,7 +136,7 @@ def run_worker(
     """
     if trials < 0:
         raise SearchError(f"the number of trials must be >= 0; got {trials}")
-    history = _History(Sampler(to_hyperopt(space), n_startup_jobs), log, trials)
+    history = _History(sampler or Sampler(to_hyperopt(space), n_startup_jobs), log, trials)
     claims = Claims(claims_folder, settings.worker_id, settings.lease)
     bar = tqdm(total=trials, desc=f"trials ({settings.worker_id})", disable=not progress)
     with bar, claims.heartbeat():
