@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -56,10 +57,14 @@ def statistic(name: str, values: np.ndarray) -> float:
     return float(np.std(values))
 
 
-def chi2_per_replica(
+def whitened_residuals(
     predictions: np.ndarray, data: np.ndarray, covariance: np.ndarray
 ) -> np.ndarray:
-    """chi2/n of each replica: ``(p_r - d) C^-1 (p_r - d) / n``, via a Cholesky solve.
+    """Residuals in units of the data uncertainty: ``L^-1 (p_r - d)`` with ``C = L L^T``.
+
+    chi2 is their squared norm, and they are linear in the predictions, so the residuals of
+    an ensemble's mean prediction are the mean of its replicas' (what ensemble selection
+    uses to score many candidate ensembles from one Cholesky solve).
 
     Parameters
     ----------
@@ -69,7 +74,7 @@ def chi2_per_replica(
 
     Returns
     -------
-    (replica,)
+    (replica, point)
     """
     predictions = np.atleast_2d(np.asarray(predictions, dtype=float))
     data = np.asarray(data, dtype=float)
@@ -86,8 +91,46 @@ def chi2_per_replica(
         raise SearchError(
             "covariance matrix is not positive definite; check its construction"
         ) from exc
-    whitened = np.linalg.solve(lower, (predictions - data).T)  # (point, replica)
-    return np.sum(whitened**2, axis=0) / n
+    return np.linalg.solve(lower, (predictions - data).T).T
+
+
+def chi2_per_replica(
+    predictions: np.ndarray, data: np.ndarray, covariance: np.ndarray
+) -> np.ndarray:
+    """chi2/n of each replica: ``(p_r - d) C^-1 (p_r - d) / n``, via a Cholesky solve.
+
+    Parameters
+    ----------
+    predictions : (replica, point)
+    data : (point,)
+    covariance : (point, point), symmetric positive definite
+
+    Returns
+    -------
+    (replica,)
+    """
+    return ensemble_chi2(whitened_residuals(predictions, data, covariance)).per_replica
+
+
+@dataclass(frozen=True)
+class EnsembleChi2:
+    """chi2/n of an ensemble's replicas and of its mean prediction."""
+
+    per_replica: np.ndarray  # (replica,)
+    of_mean: float
+
+    @property
+    def phi2(self) -> float:
+        """NNPDF's phi2: ``mean_r chi2_r/n - chi2(mean_r p_r)/n`` (>= 0 up to round-off)."""
+        return float(np.mean(self.per_replica) - self.of_mean)
+
+
+def ensemble_chi2(whitened: np.ndarray) -> EnsembleChi2:
+    """chi2/n per replica and of the mean, from :func:`whitened_residuals` ``(replica, point)``."""
+    whitened = np.atleast_2d(whitened)
+    n = whitened.shape[1]
+    mean = whitened.mean(axis=0)
+    return EnsembleChi2(np.sum(whitened**2, axis=1) / n, float(mean @ mean) / n)
 
 
 def phi2(predictions: np.ndarray, data: np.ndarray, covariance: np.ndarray) -> float:
@@ -95,10 +138,7 @@ def phi2(predictions: np.ndarray, data: np.ndarray, covariance: np.ndarray) -> f
 
     It is the ensemble spread measured in units of the data uncertainty.
     """
-    predictions = np.atleast_2d(np.asarray(predictions, dtype=float))
-    per_replica = chi2_per_replica(predictions, data, covariance)
-    central = chi2_per_replica(predictions.mean(axis=0, keepdims=True), data, covariance)
-    return float(np.mean(per_replica) - central[0])
+    return ensemble_chi2(whitened_residuals(predictions, data, covariance)).phi2
 
 
 def fold_loss(
