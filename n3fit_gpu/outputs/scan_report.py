@@ -1,6 +1,10 @@
 """What a person looks at after (or during) a scan, from the trial documents alone.
 
-- :func:`best_trials_table`: the best trials as a text table (loss, folds run, parameters);
+- :func:`best_trials_table`: the best trials as a text table (loss, folds run, wall seconds
+  where the trials carry a cost record, parameters);
+- :func:`cost_summary` and :func:`cost_report`: the scan's cost (``result["cost"]`` of each
+  document, see :mod:`n3fit_gpu.search.cost`) as text and as JSON; logs written before costs
+  were recorded count as trials without cost;
 - :func:`write_scan_plots`: ``loss.png`` (loss of every trial and the best so far) and
   ``parameters.png`` (loss against each scanned parameter: scatter for numbers, a strip per
   value for choices; trials where a parameter is inactive, e.g. a clipnorm for an optimizer
@@ -21,6 +25,9 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from n3fit_gpu.outputs.plots import new_figure, save_png
+from n3fit_gpu.search.cost import sum_costs
+
+_JOULES_PER_KWH = 3.6e6
 
 
 def flatten(point: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -52,22 +59,78 @@ def _cell(value: Any) -> str:
 
 
 def best_trials_table(docs: Sequence[dict], top: int = 10) -> str:
-    """The ``top`` best trials: rank, trial id, loss, folds run, then every parameter."""
+    """The ``top`` best trials: rank, trial id, loss, folds run, ``wall_s`` (if any of them
+    has a cost record), then every parameter."""
     best = ok_trials(docs)[:top]
     if not best:
         return f"no successful trial among {len(docs)}"
     names = sorted({k for d in best for k in flatten(d["params"])})
-    header = ["rank", "trial", "loss", "folds", *names]
+    with_cost = any(d["result"].get("cost") for d in best)
+    header = ["rank", "trial", "loss", "folds", *(["wall_s"] if with_cost else []), *names]
     rows = []
     for rank, doc in enumerate(best, 1):
         meta = doc["result"].get("kfold_meta", {})
         params = flatten(doc["params"])
         folds = len(meta.get("fold_losses", []))
-        rows.append([rank, doc["tid"], doc["result"]["loss"], folds, *map(params.get, names)])
+        wall = [(doc["result"].get("cost") or {}).get("wall_s")] if with_cost else []
+        rows.append(
+            [rank, doc["tid"], doc["result"]["loss"], folds, *wall, *map(params.get, names)]
+        )
     table = [header] + [[_cell(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in table]
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def cost_report(docs: Sequence[dict]) -> dict[str, Any]:
+    """``cost.json``: per trial (by id) its id, loss and cost record (``None`` without one),
+    and the scan's totals (:func:`n3fit_gpu.search.cost.sum_costs`)."""
+    trials = [
+        {"tid": d["tid"], "loss": d["result"].get("loss"), "cost": d["result"].get("cost")}
+        for d in sorted(docs, key=lambda d: d["tid"])
+    ]
+    return {"trials": trials, "totals": sum_costs(t["cost"] for t in trials)}
+
+
+def cost_summary(docs: Sequence[dict]) -> str:
+    """The scan's cost in a few lines: wall, CPU and device hours, replica-epochs, energy."""
+    totals = sum_costs(d["result"].get("cost") for d in docs)
+    missing = totals["trials_without_cost"]
+    costed = totals["trials"] - missing
+    if not costed:
+        return f"cost: none of the {missing} trials has a cost record (logged before costs were)"
+    more = f" ({missing} more without a cost record)" if missing else ""
+    devices = ", ".join(totals["devices"])
+    return "\n".join(
+        [
+            f"cost of {costed} trials{more}, summed over trials:",
+            f"  wall            {totals['wall_s'] / 3600:.4g} h",
+            f"  cpu             {totals['cpu_s'] / 3600:.4g} h",
+            f"  device          {totals['device_s'] / 3600:.4g} h on {devices}",
+            "                  (wall time where a GPU was seen, CPU time without one)",
+            f"  replica-epochs  {totals['replica_epochs']}",
+            *_energy_lines(totals),
+        ]
+    )
+
+
+def _energy_lines(totals: Mapping[str, Any]) -> list[str]:
+    if totals["energy_j"] is None:
+        return ["  energy          not readable where the trials ran (no RAPL/NVML access)"]
+    sources = totals["energy_sources"]
+    lines = [
+        f"  energy          {totals['energy_j'] / _JOULES_PER_KWH:.4g} kWh",
+        f"                  from {', '.join(sources)}",
+    ]
+    if totals["trials_without_energy"]:
+        lines.append(
+            f"                  trials without a reading: {totals['trials_without_energy']}"
+        )
+    if any(s.startswith("rapl:") for s in sources):
+        lines.append(
+            "                  RAPL counts the whole CPU package, other processes included"
+        )
+    return lines
 
 
 def _plot_losses(path: Path, docs: Sequence[dict]) -> None:

@@ -23,6 +23,9 @@ worker
     ``run_worker``: one of any number of workers sharing a scan's log and claims.
 local
     ``run_local_workers``: K worker processes on this machine, one progress bar.
+cost
+    ``CostMeter``, ``split_cost``, ``sum_costs``: wall, CPU and device seconds, replica-epochs and
+    energy (RAPL, NVML) of trials.
 jsonable
     Conversion of numpy values to plain JSON (non-finite floats become ``null``).
 errors
