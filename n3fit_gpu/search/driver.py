@@ -11,6 +11,7 @@ with the same point.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -22,6 +23,34 @@ from n3fit_gpu.search.jsonable import to_json
 from n3fit_gpu.search.kfold import TrialResult
 from n3fit_gpu.search.space import Space, point_from_vals, to_hyperopt
 from n3fit_gpu.search.store import TrialLog, to_hyperopt_trials, trial_document
+
+
+@dataclass(frozen=True)
+class TrialBatch:
+    """An objective that trains up to ``size`` trials together (e.g. stacked in one model).
+
+    ``run([(tid, point), ...])`` returns one :class:`TrialResult` per trial, in order. A scan
+    given a batch suggests the next ``size`` trials from the same history (each with its own
+    seed), runs them in one call and appends each. A plain ``point -> TrialResult`` objective
+    is a batch of one.
+    """
+
+    run: Callable[[list[tuple[int, dict]]], list[TrialResult]]
+    size: int = 1
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise SearchError(f"trials per batch must be >= 1; got {self.size}")
+
+
+Objective = Callable[[dict], TrialResult] | TrialBatch
+
+
+def as_batch(objective: Objective) -> TrialBatch:
+    """``objective`` as a :class:`TrialBatch` (a point objective runs one trial per call)."""
+    if isinstance(objective, TrialBatch):
+        return objective
+    return TrialBatch(lambda trials: [objective(point) for _, point in trials], 1)
 
 
 def seed_for(seed: int, tid: int) -> int:
@@ -103,13 +132,14 @@ def progress_note(docs: list[dict]) -> str:
     return f"best loss {best['result']['loss']:.4g} (trial {best['tid']})"
 
 
-def _next_tid(done: set[int]) -> int:
-    return next(tid for tid in range(len(done) + 1) if tid not in done)
+def _next_tids(done: set[int], trials: int, size: int) -> list[int]:
+    """The ``size`` lowest trial ids below ``trials`` not in ``done``."""
+    return [tid for tid in range(trials) if tid not in done][:size]
 
 
 def run_scan(
     space: Space,
-    objective: Callable[[dict], TrialResult],
+    objective: Objective,
     log: TrialLog,
     trials: int,
     seed: int,
@@ -119,15 +149,17 @@ def run_scan(
 ) -> list[dict]:
     """Run (or resume) a scan until ``log`` holds ``trials`` trials; returns all documents.
 
-    ``sampler`` suggests the points (default: TPE on the whole ``space``, :class:`Sampler`).
-
     Each new trial gets the lowest trial id not in the log, TPE's point for it, and
     ``objective(point)``; its document is appended to the log before the next trial starts.
+    With a :class:`TrialBatch` of size K, the K lowest missing ids are suggested from the
+    same history and run in one call, so on resume a batch is rebuilt exactly as it was.
     Exceptions from the objective propagate (the trial is not logged and reruns on resume).
     One process only: for many workers on one log, see :func:`~.worker.run_worker`.
+    ``sampler`` suggests the points (default: TPE on the whole ``space``, :class:`Sampler`).
     """
     if trials < 0:
         raise SearchError(f"the number of trials must be >= 0; got {trials}")
+    batch = as_batch(objective)
     sampler = sampler or Sampler(to_hyperopt(space), n_startup_jobs)
     docs = log.read()
     sampler.check(docs, log)
@@ -136,11 +168,15 @@ def run_scan(
     with tqdm(total=trials, initial=initial, desc="trials", disable=not progress) as bar:
         bar.set_postfix_str(progress_note(docs))
         while len(done) < trials:
-            tid = _next_tid(done)
-            vals, point = sampler.suggest(to_hyperopt_trials(docs), tid, seed)
+            history = to_hyperopt_trials(docs)
+            tids = _next_tids(done, trials, batch.size)
+            suggested = [sampler.suggest(history, tid, seed) for tid in tids]
             started = datetime.now(UTC)
-            result = objective(point).to_result_dict()
-            log.append_new(trial_document(tid, vals, point, result, started, datetime.now(UTC)))
+            results = batch.run([(tid, point) for tid, (_, point) in zip(tids, suggested)])
+            finished = datetime.now(UTC)
+            for tid, (vals, point), result in zip(tids, suggested, results, strict=True):
+                doc = trial_document(tid, vals, point, result.to_result_dict(), started, finished)
+                log.append_new(doc)
             docs = log.read()
             done = {doc["tid"] for doc in docs}
             bar.update(min(len(done), trials) - bar.n)

@@ -118,6 +118,57 @@ def _chi2_loss(fold: FoldResult, settings: KFoldSettings) -> float:
     )
 
 
+class _TrialFolds:
+    """The folds of one trial as they come in: losses, threshold stop, failure."""
+
+    def __init__(self, n_folds: int, settings: KFoldSettings):
+        self.n_folds, self.settings = n_folds, settings
+        self.folds: list[FoldResult] = []
+        self.losses: list[float] = []
+        self.stopped_at: int | None = None
+        self.error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.stopped_at is None and len(self.folds) < self.n_folds
+
+    def add(self, k: int, fold: FoldResult) -> float:
+        """Record fold ``k``; stops the trial if its chi2 loss is above the threshold."""
+        s = self.settings
+        self.folds.append(fold)
+        self.losses.append(
+            fold_loss(s.loss_type, s.replica_statistic, fold.chi2, fold.phi2, fold.penalties,
+                      s.penalties_in_loss)  # fmt: skip
+        )
+        if not _chi2_loss(fold, s) <= s.threshold:  # NaN aborts too
+            self.stopped_at = k
+        return self.losses[-1]
+
+    def fail(self, k: int, error: str) -> None:
+        self.stopped_at, self.error = k, error
+
+    def result(self, seconds: float) -> TrialResult:
+        s = self.settings
+        if self.error is None:
+            # folds never trained count as bad as the one that stopped the trial, so stopping
+            # early cannot score better than finishing (NNPDF scales the loss by the folds left)
+            untrained = [self.losses[-1]] * (self.n_folds - len(self.losses))
+            loss = trial_loss(s.loss_type, s.fold_statistic, self.losses + untrained)
+            ok = math.isfinite(loss) and not (s.loss_type == "phi2" and self.stopped_at is not None)
+        else:
+            loss, ok = math.nan, False
+        return TrialResult(
+            loss=loss,
+            status="ok" if ok else "fail",
+            fold_losses=self.losses,
+            folds=self.folds,
+            aborted_at_fold=self.stopped_at,
+            seconds=seconds,
+            replica_epochs=sum(int(fold.replica_epochs) for fold in self.folds),
+            error=self.error,
+        )
+
+
 def run_folds(
     train_fold: Callable[[int], FoldResult],
     n_folds: int,
@@ -128,49 +179,44 @@ def run_folds(
 
     ``on_fold(k, fold_loss)`` is called after each fold that trained.
     """
+    (result,) = run_folds_together(
+        lambda k, trials: [train_fold(k)], 1, n_folds, settings,
+        None if on_fold is None else lambda k, losses: on_fold(k, losses[0]),
+    )  # fmt: skip
+    return result
+
+
+def run_folds_together(
+    train_folds: Callable[[int, list[int]], list[FoldResult]],
+    n_trials: int,
+    n_folds: int,
+    settings: KFoldSettings,
+    on_fold: Callable[[int, list[float]], None] | None = None,
+) -> list[TrialResult]:
+    """The folds of ``n_trials`` trials trained together (stacked trials).
+
+    ``train_folds(k, trials)`` trains fold ``k`` of the listed trials (those still running:
+    a trial stopped by the threshold is left out of the later folds) and returns their fold
+    results in that order. Each trial is scored exactly as :func:`run_folds` scores it alone.
+    An :class:`~n3fit_gpu.errors.N3fitError` fails every trial of that call. ``on_fold(k,
+    losses)`` is called after each fold with the losses of the trials that trained it.
+    """
     if n_folds < 1:
         raise SearchError(f"a trial needs at least one fold; got n_folds={n_folds}")
     start = time.perf_counter()
-    folds: list[FoldResult] = []
-    losses: list[float] = []
-    stopped_at, error = None, None
+    trials = [_TrialFolds(n_folds, settings) for _ in range(n_trials)]
     for k in range(n_folds):
+        running = [i for i, t in enumerate(trials) if t.running]
+        if not running:
+            break
         try:
-            fold = train_fold(k)
+            folds = train_folds(k, running)
         except N3fitError as exc:
-            stopped_at, error = k, str(exc)
-            break
-        folds.append(fold)
-        losses.append(
-            fold_loss(
-                settings.loss_type,
-                settings.replica_statistic,
-                fold.chi2,
-                fold.phi2,
-                fold.penalties,
-                settings.penalties_in_loss,
-            )
-        )
+            for i in running:
+                trials[i].fail(k, str(exc))
+            continue
+        losses = [trials[i].add(k, fold) for i, fold in zip(running, folds, strict=True)]
         if on_fold is not None:
-            on_fold(k, losses[-1])
-        if not _chi2_loss(fold, settings) <= settings.threshold:  # NaN aborts too
-            stopped_at = k
-            break
-    if error is None:
-        # folds never trained count as bad as the one that stopped the trial, so stopping early
-        # cannot score better than finishing (NNPDF scales the loss by the folds left instead)
-        untrained = [losses[-1]] * (n_folds - len(losses))
-        loss = trial_loss(settings.loss_type, settings.fold_statistic, losses + untrained)
-        ok = math.isfinite(loss) and not (settings.loss_type == "phi2" and stopped_at is not None)
-    else:
-        loss, ok = math.nan, False
-    return TrialResult(
-        loss=loss,
-        status="ok" if ok else "fail",
-        fold_losses=losses,
-        folds=folds,
-        aborted_at_fold=stopped_at,
-        seconds=time.perf_counter() - start,
-        replica_epochs=sum(int(fold.replica_epochs) for fold in folds),
-        error=error,
-    )
+            on_fold(k, losses)
+    seconds = time.perf_counter() - start
+    return [t.result(seconds) for t in trials]

@@ -31,7 +31,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +40,8 @@ from hyperopt import Trials
 from tqdm.auto import tqdm
 
 from n3fit_gpu.search.claims import Claims
-from n3fit_gpu.search.driver import Sampler, progress_note
+from n3fit_gpu.search.driver import Objective, Sampler, TrialBatch, as_batch, progress_note
 from n3fit_gpu.search.errors import SearchError
-from n3fit_gpu.search.kfold import TrialResult
 from n3fit_gpu.search.space import Space, to_hyperopt
 from n3fit_gpu.search.store import TrialLog, add_to_hyperopt_trials, trial_document
 
@@ -116,7 +115,7 @@ class _History:
 
 def run_worker(
     space: Space,
-    objective: Callable[[dict], TrialResult],
+    objective: Objective,
     log: TrialLog,
     claims_folder: Path | str,
     trials: int,
@@ -132,7 +131,8 @@ def run_worker(
 
     Safe to run in many processes at once and to restart after a crash. Exceptions from the
     objective, and ``KeyboardInterrupt``, propagate after this worker's claims are deleted
-    (its trial is then free for the others at once).
+    (its trial is then free for the others at once). With a :class:`~.driver.TrialBatch` of
+    size K the worker claims up to K trials at once and runs them in one call.
     """
     if trials < 0:
         raise SearchError(f"the number of trials must be >= 0; got {trials}")
@@ -142,7 +142,7 @@ def run_worker(
     with bar, claims.heartbeat():
         try:
             claims.take_back_own()
-            while _step(history, claims, objective, seed, settings):
+            while _step(history, claims, as_batch(objective), seed, settings):
                 bar.update(min(history.done, trials) - bar.n)
                 if progress:
                     bar.set_postfix_str(progress_note(log.read()))
@@ -154,31 +154,35 @@ def run_worker(
 
 
 def _step(
-    history: _History,
-    claims: Claims,
-    objective: Callable[[dict], TrialResult],
-    seed: int,
-    settings: WorkerSettings,
+    history: _History, claims: Claims, batch: TrialBatch, seed: int, settings: WorkerSettings
 ) -> bool:
-    """Run (or wait for) one trial; ``False`` once every trial of the budget is finished."""
+    """Run (or wait for) one batch of trials; ``False`` once the whole budget is finished."""
     history.update()
     for tid in claims.held:  # taken back from an earlier run of this worker id
         if tid >= history.budget or tid in history.log.finished:
             claims.release(tid)
     if history.low >= history.budget:
         return False
-    held = claims.held
-    tid = held[0] if held else claims.claim_next(history.unfinished())
-    if tid is None:
+    tids = claims.held[: batch.size]
+    while len(tids) < batch.size:
+        tid = claims.claim_next(t for t in history.unfinished() if t not in tids)
+        if tid is None:
+            break
+        tids.append(tid)
+    if not tids:
         time.sleep(settings.poll_s)
         return True
-    history.update()  # finished by someone while we claimed it?
-    if tid not in history.log.finished:
-        vals, point = history.sampler.suggest(history.trials, tid, seed)
+    history.update()  # finished by someone while we claimed them?
+    todo = [tid for tid in tids if tid not in history.log.finished]
+    if todo:
+        suggested = [history.sampler.suggest(history.trials, tid, seed) for tid in todo]
         started = datetime.now(UTC)
-        result = objective(point).to_result_dict()
+        results = batch.run([(tid, point) for tid, (_, point) in zip(todo, suggested)])
         finished = datetime.now(UTC)
-        doc = trial_document(tid, vals, point, result, started, finished, settings.worker_id)
-        history.log.append_new(doc)
-    claims.release(tid)
+        for tid, (vals, point), result in zip(todo, suggested, results, strict=True):
+            doc = trial_document(tid, vals, point, result.to_result_dict(), started, finished,
+                                 settings.worker_id)  # fmt: skip
+            history.log.append_new(doc)
+    for tid in tids:
+        claims.release(tid)
     return True
