@@ -53,41 +53,92 @@ def _all_predictions(data: FitData, xf: np.ndarray) -> np.ndarray:
 
 
 def _penalties(
-    names: Sequence[str], card: RunCard, problem: ScanProblem, model, result, xf
+    names: Sequence[str], cards: Sequence[RunCard], problem: ScanProblem, model, result, xf
 ) -> dict[str, np.ndarray]:
-    p = card.parameters
+    """Per-slot penalties; ``cards`` holds each slot's runcard."""
     values = {}
     if "saturation" in names:
         small_x = evaluate(model, penalties.SATURATION_X)
         values["saturation"] = penalties.saturation(small_x, problem.theory.basis)
     if "patience" in names:
-        patience_epochs = max(1, int(p.stopping_patience * p.epochs))
-        values["patience"] = penalties.patience(result, p.epochs, patience_epochs)
+        epochs = np.array([c.parameters.epochs for c in cards])
+        patience_epochs = np.array(
+            [max(1, int(c.parameters.stopping_patience * c.parameters.epochs)) for c in cards]
+        )
+        values["patience"] = penalties.patience(result, epochs, patience_epochs)
     if "integrability" in names:
-        observables = [d.dataset for d in card.integrability.integdatasets]
+        observables = [d.dataset for d in cards[0].integrability.integdatasets]
         values["integrability"] = penalties.integrability(problem.theory, observables, xf)
     return values
 
 
+def _repeated(data: FitData, times: int) -> FitData:
+    """``data`` with its replicas repeated ``times`` times, one copy per stacked trial."""
+    if times == 1:
+        return data
+    return replace(
+        data,
+        pseudodata=np.tile(data.pseudodata, (times, 1)),
+        training_mask=np.tile(data.training_mask, (times, 1)),
+        replicas=data.replicas * times,
+    )
+
+
 def train_fold(card: RunCard, problem: ScanProblem, fold: int) -> FoldResult:
     """Fit ``card``'s replicas stacked without fold ``fold``; score them on it."""
+    return train_folds([card], problem, fold)[0]
+
+
+def train_folds(cards: Sequence[RunCard], problem: ScanProblem, fold: int) -> list[FoldResult]:
+    """Fit the replicas of every trial in ``cards`` in ONE stacked model without fold ``fold``
+    (stacked trials: slot ``(i, r)`` is replica ``r`` of trial ``i``, trained exactly as it
+    would be alone, see :func:`n3fit_gpu.fit.make_trainer`); score each trial on the fold.
+
+    The cards must share what :func:`n3fit_gpu.fit.check_slot_cards` requires (optimizer
+    type, depth, activations: see :func:`model_group`).
+    """
     held_out = problem.folds[fold]
-    data = replace(problem.data, held_out=held_out)
-    model, trainer = make_trainer(card, problem.theory, data)
+    replicas = len(problem.data.replicas)
+    data = _repeated(replace(problem.data, held_out=held_out), len(cards))
+    slot_cards = [card for card in cards for _ in range(replicas)]
+    model, trainer = make_trainer(
+        cards[0], problem.theory, data, slot_cards=None if len(cards) == 1 else slot_cards
+    )
     result = trainer.train()  # Ctrl-C propagates: a cut-short fold is never scored
     xf = evaluate(model, problem.theory.xgrid)
     predictions = _all_predictions(data, xf)[:, held_out]
     central = data.central[held_out]
     covariance = data.covariance.dense()[np.ix_(held_out, held_out)]
-    return FoldResult(
-        chi2=chi2_per_replica(predictions, central, covariance),
-        phi2=phi2(predictions, central, covariance),
-        penalties=_penalties(problem.penalties, card, problem, model, result, xf),
-        replica_epochs=result.replica_epochs,
-        extra={
-            "ndata": int(held_out.sum()),
-            "stop_epoch": result.stop_epoch,
-            "best_validation": result.best_validation,  # inf (no acceptable epoch): null
-            "status": result.status,
-        },
-    )
+    chi2 = chi2_per_replica(predictions, central, covariance)
+    slot_penalties = _penalties(problem.penalties, slot_cards, problem, model, result, xf)
+    points = np.flatnonzero(held_out)
+    status = result.status
+    results = []
+    for i in range(len(cards)):
+        slots = slice(i * replicas, (i + 1) * replicas)
+        results.append(
+            FoldResult(
+                chi2=chi2[slots],
+                phi2=phi2(predictions[slots], central, covariance),
+                penalties={name: value[slots] for name, value in slot_penalties.items()},
+                replica_epochs=int(np.sum(result.stop_epoch[slots])),
+                extra={
+                    "ndata": int(held_out.sum()),
+                    "stop_epoch": result.stop_epoch[slots],
+                    "best_validation": result.best_validation[slots],  # inf: null
+                    "status": status[slots],
+                },
+                arrays={"points": points, "predictions": predictions[slots]},
+            )
+        )
+    return results
+
+
+def model_group(card: RunCard) -> tuple:
+    """What trials must share to be stacked in one model: optimizer type, depth, activations.
+
+    Widths, initializers, learning rates, clip norms, epochs, patience and penalty schedules
+    may differ (:data:`n3fit_gpu.fit.SLOT_KEYS`).
+    """
+    p = card.parameters
+    return (p.optimizer.optimizer_name, len(p.nodes_per_layer), tuple(p.activation_per_layer))

@@ -18,6 +18,7 @@ import numpy as np
 from hyperopt import Domain, Trials, rand, tpe
 from tqdm.auto import tqdm
 
+from n3fit_gpu.search.cost import CostMeter, split_cost
 from n3fit_gpu.search.errors import SearchError
 from n3fit_gpu.search.jsonable import to_json
 from n3fit_gpu.search.kfold import TrialResult
@@ -132,6 +133,31 @@ def progress_note(docs: list[dict]) -> str:
     return f"best loss {best['result']['loss']:.4g} (trial {best['tid']})"
 
 
+def run_trials(
+    batch: TrialBatch,
+    sampler: Sampler,
+    history: Trials,
+    tids: list[int],
+    seed: int,
+    owner: str | None = None,
+) -> list[dict]:
+    """Suggest trials ``tids`` from ``history``, run them in one batch call, and return their
+    documents; the measured cost of the call is shared among them by replica-epochs."""
+    suggested = [sampler.suggest(history, tid, seed) for tid in tids]
+    started = datetime.now(UTC)
+    with CostMeter() as meter:
+        results = batch.run([(tid, point) for tid, (_, point) in zip(tids, suggested)])
+    finished = datetime.now(UTC)
+    epochs = [result.replica_epochs for result in results]
+    costs = split_cost(meter.result(sum(epochs)), epochs)
+    return [
+        trial_document(
+            tid, vals, point, {**result.to_result_dict(), "cost": cost}, started, finished, owner
+        )  # fmt: skip
+        for tid, (vals, point), result, cost in zip(tids, suggested, results, costs, strict=True)
+    ]
+
+
 def _next_tids(done: set[int], trials: int, size: int) -> list[int]:
     """The ``size`` lowest trial ids below ``trials`` not in ``done``."""
     return [tid for tid in range(trials) if tid not in done][:size]
@@ -168,14 +194,8 @@ def run_scan(
     with tqdm(total=trials, initial=initial, desc="trials", disable=not progress) as bar:
         bar.set_postfix_str(progress_note(docs))
         while len(done) < trials:
-            history = to_hyperopt_trials(docs)
             tids = _next_tids(done, trials, batch.size)
-            suggested = [sampler.suggest(history, tid, seed) for tid in tids]
-            started = datetime.now(UTC)
-            results = batch.run([(tid, point) for tid, (_, point) in zip(tids, suggested)])
-            finished = datetime.now(UTC)
-            for tid, (vals, point), result in zip(tids, suggested, results, strict=True):
-                doc = trial_document(tid, vals, point, result.to_result_dict(), started, finished)
+            for doc in run_trials(batch, sampler, to_hyperopt_trials(docs), tids, seed):
                 log.append_new(doc)
             docs = log.read()
             done = {doc["tid"] for doc in docs}

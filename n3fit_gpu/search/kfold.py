@@ -47,6 +47,7 @@ class FoldResult:
     penalties: Mapping[str, np.ndarray]
     replica_epochs: int
     extra: Mapping[str, Any] = field(default_factory=dict)  # JSON-able, copied to the record
+    arrays: Mapping[str, np.ndarray] = field(default_factory=dict)  # kept out of the record
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,14 @@ class _TrialFolds:
         s = self.settings
         self.folds.append(fold)
         self.losses.append(
-            fold_loss(s.loss_type, s.replica_statistic, fold.chi2, fold.phi2, fold.penalties,
-                      s.penalties_in_loss)  # fmt: skip
+            fold_loss(
+                s.loss_type,
+                s.replica_statistic,
+                fold.chi2,
+                fold.phi2,
+                fold.penalties,
+                s.penalties_in_loss,
+            )  # fmt: skip
         )
         if not _chi2_loss(fold, s) <= s.threshold:  # NaN aborts too
             self.stopped_at = k

@@ -33,17 +33,23 @@ import socket
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from hyperopt import Trials
 from tqdm.auto import tqdm
 
 from n3fit_gpu.search.claims import Claims
-from n3fit_gpu.search.driver import Objective, Sampler, TrialBatch, as_batch, progress_note
+from n3fit_gpu.search.driver import (
+    Objective,
+    Sampler,
+    TrialBatch,
+    as_batch,
+    progress_note,
+    run_trials,
+)
 from n3fit_gpu.search.errors import SearchError
 from n3fit_gpu.search.space import Space, to_hyperopt
-from n3fit_gpu.search.store import TrialLog, add_to_hyperopt_trials, trial_document
+from n3fit_gpu.search.store import TrialLog, add_to_hyperopt_trials
 
 _WORKER_ID = re.compile(r"^[\w.@:+-]{1,200}$")
 
@@ -175,13 +181,8 @@ def _step(
     history.update()  # finished by someone while we claimed them?
     todo = [tid for tid in tids if tid not in history.log.finished]
     if todo:
-        suggested = [history.sampler.suggest(history.trials, tid, seed) for tid in todo]
-        started = datetime.now(UTC)
-        results = batch.run([(tid, point) for tid, (_, point) in zip(todo, suggested)])
-        finished = datetime.now(UTC)
-        for tid, (vals, point), result in zip(todo, suggested, results, strict=True):
-            doc = trial_document(tid, vals, point, result.to_result_dict(), started, finished,
-                                 settings.worker_id)  # fmt: skip
+        docs = run_trials(batch, history.sampler, history.trials, todo, seed, settings.worker_id)
+        for doc in docs:
             history.log.append_new(doc)
     for tid in tids:
         claims.release(tid)
