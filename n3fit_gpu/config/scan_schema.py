@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, model_validator
 
 from n3fit_gpu.config.vocabulary import (
     ActivationName,
     DropoutRate,
+    FieldIssue,
     InitializerName,
     LayerType,
     LossType,
@@ -21,10 +22,16 @@ from n3fit_gpu.config.vocabulary import (
     PenaltyName,
     PositiveRange,
     Statistic,
+    canonical,
     check_pair,
 )
 
 Fraction = Annotated[float, Field(gt=0, le=1)]
+# the sections of hyperscan_config that scan something, which block_search splits into blocks
+SCAN_SECTIONS = ("stopping", "optimizer", "positivity", "architecture")
+SectionName = Annotated[
+    str, BeforeValidator(lambda name: canonical(name, SCAN_SECTIONS, "hyperscan_config section"))
+]
 
 
 class _Block(BaseModel):
@@ -100,6 +107,56 @@ class ScanArchitecture(_Block):
         return self
 
 
+class EarlyTermination(_Block):
+    """Asynchronous successive halving: trials are judged at ``min_epochs * eta**i`` epochs."""
+
+    min_epochs: PositiveInt = Field(description="The first rung: epochs before any judgement.")
+    eta: float = Field(
+        3.0, gt=1, description="Each rung keeps the best 1/eta of the trials (default 3)."
+    )
+    bootstrap: int = Field(
+        3, ge=0, description="Trials recorded at a rung before any is stopped (default 3)."
+    )
+    statistic: Statistic | None = Field(
+        None, description="How a trial's replicas combine; null: kfold.replica_statistic."
+    )
+
+
+class BlockSearch(_Block):
+    """Per-block search: the scanned sections split into blocks, searched one at a time."""
+
+    blocks: dict[str, Annotated[tuple[SectionName, ...], Field(min_length=1)]] = Field(
+        min_length=1, description="Block name -> the hyperscan_config sections it searches."
+    )
+    startup_trials: PositiveInt | None = Field(
+        None, description="Joint random trials before the block search; null: TPE's startup."
+    )
+    min_share: float = Field(
+        0.1, ge=0, lt=1, description="Least share of the later trials per block (≤ 1/blocks)."
+    )
+
+    @model_validator(mode="after")
+    def _each_section_once(self) -> BlockSearch:
+        owner: dict[str, str] = {}
+        for name, sections in self.blocks.items():
+            for i, section in enumerate(sections):
+                if section in owner:
+                    raise FieldIssue(
+                        f"already in block '{owner[section]}'",
+                        at=("blocks", name, i),
+                        got=section,
+                        hint="list each section in one block only",
+                    )
+                owner[section] = name
+        if self.min_share * len(self.blocks) > 1:
+            raise FieldIssue(
+                f"must be ≤ 1/{len(self.blocks)} with {len(self.blocks)} blocks",
+                at=("min_share",),
+                got=self.min_share,
+            )
+        return self
+
+
 class HyperscanConfig(_Block):
     """NNPDF's ``hyperscan_config``: the search space of a hyperparameter scan."""
 
@@ -109,6 +166,36 @@ class HyperscanConfig(_Block):
     )
     positivity: ScanPositivity | None = Field(None, description="Positivity multiplier ranges.")
     architecture: ScanArchitecture | None = Field(None, description="Network shapes.")
+    early_termination: EarlyTermination | None = Field(
+        None, description="Stop unpromising trials early (ASHA on epochs); null: never."
+    )
+    block_search: BlockSearch | None = Field(
+        None, description="Search the sections block by block; null: all at once."
+    )
+
+    @model_validator(mode="after")
+    def _blocks_cover_the_scan(self) -> HyperscanConfig:
+        if self.block_search is None:
+            return self
+        scanned = [section for section in SCAN_SECTIONS if getattr(self, section) is not None]
+        for name, sections in self.block_search.blocks.items():
+            for i, section in enumerate(sections):
+                if section not in scanned:
+                    raise FieldIssue(
+                        "not scanned: hyperscan_config has no such section",
+                        at=("block_search", "blocks", name, i),
+                        got=section,
+                        hint="remove it from the block, or scan it",
+                    )
+        listed = {section for sections in self.block_search.blocks.values() for section in sections}
+        missing = [section for section in scanned if section not in listed]
+        if missing:
+            raise FieldIssue(
+                f"the scanned section '{missing[0]}' is in no block",
+                at=("block_search", "blocks"),
+                hint="add it to one block",
+            )
+        return self
 
 
 class Partition(_Block):

@@ -21,6 +21,14 @@ Replica independence: every quantity that could couple replicas is a per-replica
 - a replica whose objective or gradient is NaN/Inf is flagged ``diverged`` and frozen at
   once; because nothing reduces over the replica axis, the others go on bit-identically.
 
+Pruning (early termination of a scan trial): an optional ``checkpoint`` hook sees a
+:class:`Checkpoint` after every compiled call and may return a ``(replica,)`` mask of active
+replicas to stop now. They are frozen like a replica stopped by patience (``stop_epoch`` = the
+epochs done, best weights restored) and flagged ``pruned``; the others are untouched, so they
+train bit-identically to a run without the hook. Decisions happen only at call boundaries: a
+decision epoch (a rung) should be a multiple of ``epochs_per_call``, otherwise it is in effect
+rounded up to the next one.
+
 The validation loss of epoch ``t`` is computed in the same forward pass as the gradient of
 epoch ``t``, i.e. with the weights *before* update ``t``; those are the weights kept as best.
 
@@ -129,6 +137,25 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """What a ``checkpoint`` hook sees after each compiled call; arrays are ``(replica,)``.
+
+    ``best_validation`` is each replica's lowest validation loss over its acceptable epochs
+    (inf if none yet), ``validation`` the loss of the last epoch run; a replica that is no
+    longer ``active`` (stopped, diverged, pruned or past its ``epochs``) keeps its values.
+    """
+
+    epoch: int
+    best_validation: np.ndarray
+    validation: np.ndarray
+    active: np.ndarray
+    diverged: np.ndarray
+
+
+CheckpointHook = Callable[[Checkpoint], Sequence[bool] | np.ndarray | None]
+
+
+@dataclass(frozen=True)
 class TrainingHistory:
     """Losses recorded at the last epoch of every compiled call: ``(T,)`` and ``(T, replica)``."""
 
@@ -142,7 +169,8 @@ class TrainingResult:
     """Outcome per replica; ``weights`` are the best (restored) weights, each ``(replica, ...)``.
 
     ``finished`` (``(replica,)`` bool) marks replicas whose training is over (stopped, diverged,
-    reached ``epochs`` or started frozen); it is all true unless ``interrupted``.
+    pruned, reached ``epochs`` or started frozen); it is all true unless ``interrupted``.
+    ``pruned`` (``(replica,)`` bool) marks replicas stopped by the ``checkpoint`` hook.
     """
 
     weights: list[np.ndarray]
@@ -155,17 +183,20 @@ class TrainingResult:
     epochs_run: int = field(default=0)
     finished: np.ndarray | None = None
     interrupted: bool = False
+    pruned: np.ndarray | None = None
 
     def __post_init__(self):
         if self.finished is None:
             object.__setattr__(self, "finished", np.ones(len(self.stop_epoch), bool))
+        if self.pruned is None:
+            object.__setattr__(self, "pruned", np.zeros(len(self.stop_epoch), bool))
 
     @property
     def status(self) -> list[str]:
-        """``ok``, ``diverged`` or ``no_acceptable_epoch`` per replica."""
+        """``ok``, ``diverged``, ``pruned`` or ``no_acceptable_epoch`` per replica, first match."""
         return [
-            "diverged" if d else ("no_acceptable_epoch" if b < 0 else "ok")
-            for d, b in zip(self.diverged, self.best_epoch, strict=True)
+            "diverged" if d else "pruned" if p else "no_acceptable_epoch" if b < 0 else "ok"
+            for d, p, b in zip(self.diverged, self.pruned, self.best_epoch, strict=True)
         ]
 
     @property
@@ -346,11 +377,46 @@ class EnsembleTrainer:
             best_validation=float(np.min(best)) if np.isfinite(best).any() else np.inf,
         )
 
+    def _checkpoint(
+        self, state: _State, done: int, hook: CheckpointHook
+    ) -> tuple[_State, np.ndarray]:
+        """Ask ``hook`` which active replicas to stop now; return the state with those frozen.
+
+        Returns the new state and the ``(replica,)`` mask of replicas stopped by this call.
+        """
+        active = ops.convert_to_numpy(state.active)
+        view = Checkpoint(
+            epoch=done,
+            best_validation=ops.convert_to_numpy(state.best_validation),
+            validation=ops.convert_to_numpy(state.last.validation),
+            active=active.copy(),
+            diverged=ops.convert_to_numpy(state.diverged),
+        )
+        answer = hook(view)
+        if answer is None:
+            return state, np.zeros(self.replicas, bool)
+        answer = np.asarray(answer, dtype=bool)
+        if answer.shape != (self.replicas,):
+            raise ValueError(
+                f"checkpoint must return None or a ({self.replicas},) bool mask; "
+                f"got shape {answer.shape}"
+            )
+        prune = answer & active
+        if not prune.any():
+            return state, prune
+        stop_epoch = np.where(prune, done, ops.convert_to_numpy(state.stop_epoch))
+        frozen = state._replace(
+            active=ops.convert_to_tensor(active & ~prune),
+            stop_epoch=ops.convert_to_tensor(stop_epoch.astype(np.int32), dtype="int32"),
+        )
+        return frozen, prune
+
     def train(
         self,
         progress: Callable[[Progress], None] | None = None,
         active: Sequence[bool] | None = None,
         keep_on_interrupt: bool = False,
+        checkpoint: CheckpointHook | None = None,
     ) -> TrainingResult:
         """Train until every replica stopped or reached its ``epochs``; restore best weights.
 
@@ -361,14 +427,20 @@ class EnsembleTrainer:
         active:
             Optional ``(replica,)`` bool: replicas to start frozen are false.
         keep_on_interrupt:
-            On a ``KeyboardInterrupt`` (also one raised by ``progress``), return the state
+            On a ``KeyboardInterrupt`` (also one raised by a hook), return the state
             after the last completed call with ``interrupted=True`` and the replicas finished
             by then in ``finished``, instead of letting the interrupt propagate.
+        checkpoint:
+            Called with a :class:`Checkpoint` after every compiled call, before ``progress``;
+            returns None or a ``(replica,)`` bool mask of replicas to stop now (``pruned``).
+            Only active replicas are stopped; the mask is ignored for the others. Decisions
+            fall on multiples of ``epochs_per_call`` (and on the last epoch).
         """
         start = time.perf_counter()
         state = self._initial_state(active)
         epochs, tr_hist, vl_hist = [], [], []
         done, interrupted = 0, False
+        pruned = np.zeros(self.replicas, bool)
         max_epochs = self.settings.max_epochs
         try:
             while done < max_epochs:
@@ -382,6 +454,9 @@ class EnsembleTrainer:
                 epochs.append(done)
                 tr_hist.append(record[0])
                 vl_hist.append(record[1])
+                if checkpoint is not None:
+                    state, newly = self._checkpoint(state, done, checkpoint)
+                    pruned |= newly
                 if progress is not None:
                     progress(self._progress(state, done))
                 if not ops.convert_to_numpy(state.active).any():
@@ -390,10 +465,17 @@ class EnsembleTrainer:
             if not keep_on_interrupt:
                 raise
             interrupted = True
-        return self._result(state, done, (epochs, tr_hist, vl_hist), start, interrupted)
+        history = (epochs, tr_hist, vl_hist)
+        return self._result(state, done, history, start, interrupted, pruned)
 
     def _result(
-        self, state: _State, done: int, history: tuple, start: float, interrupted: bool
+        self,
+        state: _State,
+        done: int,
+        history: tuple,
+        start: float,
+        interrupted: bool,
+        pruned: np.ndarray,
     ) -> TrainingResult:
         """Restore every replica's best weights into the model and package the outcome."""
         epochs = self.settings.per_replica_epochs(self.replicas)
@@ -419,4 +501,5 @@ class EnsembleTrainer:
             epochs_run=done,
             finished=~ops.convert_to_numpy(state.active) | (done >= epochs),
             interrupted=interrupted,
+            pruned=pruned,
         )
