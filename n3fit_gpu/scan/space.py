@@ -19,10 +19,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from n3fit_gpu.config.scan_schema import SCAN_SECTIONS, HyperscanConfig
 from n3fit_gpu.config.schema import RunCard
 from n3fit_gpu.config.vocabulary import DEFAULT_LEARNING_RATES
 from n3fit_gpu.errors import RunCardError
-from n3fit_gpu.search.space import Choice, IntUniform, LogUniform, Space, Uniform
+from n3fit_gpu.search.blocks import BlockSampler
+from n3fit_gpu.search.driver import Sampler
+from n3fit_gpu.search.space import (
+    Choice,
+    Dimension,
+    IntUniform,
+    LogUniform,
+    Space,
+    Uniform,
+    to_hyperopt,
+)
 
 
 def _log_range(pair: tuple[float, float] | None, fixed: float | None):
@@ -91,31 +102,76 @@ def check_scannable(card: RunCard, path: Path) -> None:
         )
 
 
+def _section_spaces(config: HyperscanConfig, card: RunCard) -> dict[str, dict[str, Any]]:
+    """The space of each section of ``config`` (``SCAN_SECTIONS``, in order; empty if unset)."""
+    spaces: dict[str, dict[str, Any]] = {section: {} for section in SCAN_SECTIONS}
+    stopping, positivity = config.stopping, config.positivity
+    if stopping is not None and stopping.min_epochs is not None:
+        spaces["stopping"]["epochs"] = IntUniform(stopping.min_epochs, stopping.max_epochs)
+    if stopping is not None and stopping.min_patience is not None:
+        spaces["stopping"]["stopping_patience"] = Uniform(
+            stopping.min_patience, stopping.max_patience
+        )
+    if config.optimizer:
+        spaces["optimizer"]["optimizer"] = _optimizers(config)
+    if positivity is not None and positivity.min_multiplier is not None:
+        spaces["positivity"]["positivity_multiplier"] = Uniform(
+            positivity.min_multiplier, positivity.max_multiplier
+        )
+    if positivity is not None and positivity.min_initial is not None:
+        spaces["positivity"]["positivity_initial"] = _log_range(
+            (positivity.min_initial, positivity.max_initial), None
+        )
+    if config.architecture is not None:
+        spaces["architecture"] = _architecture(config.architecture, card)
+    return spaces
+
+
 def scan_space(card: RunCard) -> Space:
     """The search space of ``card.hyperscan_config`` (empty where nothing is scanned)."""
     config = card.hyperscan_config
     if config is None:
         return {}
-    space: dict[str, Any] = {}
-    stopping = config.stopping
-    if stopping is not None and stopping.min_epochs is not None:
-        space["epochs"] = IntUniform(stopping.min_epochs, stopping.max_epochs)
-    if stopping is not None and stopping.min_patience is not None:
-        space["stopping_patience"] = Uniform(stopping.min_patience, stopping.max_patience)
-    if config.optimizer:
-        space["optimizer"] = _optimizers(config)
-    positivity = config.positivity
-    if positivity is not None and positivity.min_multiplier is not None:
-        space["positivity_multiplier"] = Uniform(
-            positivity.min_multiplier, positivity.max_multiplier
-        )
-    if positivity is not None and positivity.min_initial is not None:
-        space["positivity_initial"] = _log_range(
-            (positivity.min_initial, positivity.max_initial), None
-        )
-    if config.architecture is not None:
-        space.update(_architecture(config.architecture, card))
-    return space
+    return {
+        key: value
+        for section in _section_spaces(config, card).values()
+        for key, value in section.items()
+    }
+
+
+def scan_blocks(card: RunCard) -> dict[str, tuple[str, ...]]:
+    """``hyperscan_config.block_search.blocks`` as keys of :func:`scan_space` (name -> keys).
+
+    Blocks that scan no dimension (their sections only fix values) are left out; ``{}`` without
+    ``block_search``.
+    """
+    config = card.hyperscan_config
+    if config is None or config.block_search is None:
+        return {}
+    spaces = _section_spaces(config, card)
+    blocks = {
+        name: tuple(key for section in sections for key in spaces[section])
+        for name, sections in config.block_search.blocks.items()
+    }
+    space = scan_space(card)
+    return {
+        name: keys
+        for name, keys in blocks.items()
+        if any(isinstance(space[key], Dimension) for key in keys)
+    }
+
+
+def scan_sampler(card: RunCard, n_startup_jobs: int = 20) -> Sampler | BlockSampler:
+    """The scan's sampler: TPE on :func:`scan_space`, or a :class:`BlockSampler` over its blocks.
+
+    ``n_startup_jobs``: TPE's random startup trials (``block_search.startup_trials`` wins).
+    """
+    space, blocks = scan_space(card), scan_blocks(card)
+    if not blocks:
+        return Sampler(to_hyperopt(space), n_startup_jobs)
+    search = card.hyperscan_config.block_search
+    startup = search.startup_trials or n_startup_jobs
+    return BlockSampler(space, blocks, startup, search.min_share)
 
 
 def _network(parameters: dict, point: dict) -> None:

@@ -6,7 +6,9 @@ import pytest
 
 from n3fit_gpu.config import parse_runcard
 from n3fit_gpu.errors import RunCardError
-from n3fit_gpu.scan.space import apply_point, scan_space
+from n3fit_gpu.scan.space import apply_point, scan_blocks, scan_sampler, scan_space
+from n3fit_gpu.search.blocks import BlockSampler
+from n3fit_gpu.search.driver import Sampler
 from n3fit_gpu.search.space import (
     Choice,
     IntUniform,
@@ -15,7 +17,7 @@ from n3fit_gpu.search.space import (
     point_from_vals,
     to_hyperopt,
 )
-from tests.config.helpers import SCAN, edit
+from tests.config.helpers import RUNCARDS, SCAN, edit, error_of, line_of
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +103,86 @@ def test_more_layers_than_the_runcard_needs_a_units_range():
     text = edit(text, "n_layers: [2, 3]", "n_layers: [4]")
     with pytest.raises(RunCardError, match="need min_units and max_units"):
         scan_space(parse_runcard(text, "scan.yml"))
+
+
+BLOCKS = "{net: [architecture], training: [stopping, optimizer], penalty: [positivity]}"
+
+
+def _with_blocks(blocks: str, settings: str = "") -> str:
+    return edit(
+        SCAN,
+        "  architecture:\n",
+        f"  block_search:\n    blocks: {blocks}\n{settings}  architecture:\n",
+    )
+
+
+def test_block_search_splits_the_space_by_sections():
+    card = parse_runcard(_with_blocks(BLOCKS, "    startup_trials: 7\n"), "scan.yml")
+    assert scan_blocks(card) == {
+        "net": ("layers", "activation", "initializer", "layer_type"),
+        "training": ("epochs", "stopping_patience", "optimizer"),
+        "penalty": ("positivity_multiplier", "positivity_initial"),
+    }
+    sampler = scan_sampler(card)
+    assert isinstance(sampler, BlockSampler) and sampler.n_startup_jobs == 7
+    assert sampler.block_labels["training"] == {
+        "epochs", "stopping_patience", "optimizer", "optimizer.Adam.learning_rate",
+        "optimizer.Adam.clipnorm", "optimizer.Nadam.learning_rate",
+    }  # fmt: skip
+    assert sampler.block_labels["net"] == {
+        "layers", "layers.0.units_1", "layers.1.units_1", "layers.1.units_2", "activation",
+        "initializer", "layer_type",
+    }  # fmt: skip
+
+
+def test_without_block_search_the_sampler_is_plain_tpe(card):
+    sampler = scan_sampler(card, n_startup_jobs=5)
+    assert type(sampler) is Sampler and sampler.n_startup_jobs == 5
+    assert scan_blocks(card) == {}
+
+
+def test_a_block_scanning_nothing_is_left_out():
+    text = edit(_with_blocks(BLOCKS), "  positivity: {min_multiplier", "  positivity: {}\n  #")
+    assert list(scan_blocks(parse_runcard(text, "scan.yml"))) == ["net", "training"]
+
+
+@pytest.mark.parametrize(
+    ("blocks", "key", "message"),
+    [
+        (
+            "{net: [architecture], training: [stopping, optimiser], penalty: [positivity]}",
+            "blocks.training[1]",
+            "unknown hyperscan_config section; got 'optimiser' (did you mean 'optimizer'?",
+        ),
+        (
+            "{net: [architecture, stopping], training: [stopping, optimizer, positivity]}",
+            "blocks.training[0]",
+            "already in block 'net'; got 'stopping' (list each section in one block only)",
+        ),
+        (
+            "{net: [architecture], training: [stopping, optimizer]}",
+            "blocks",
+            "the scanned section 'positivity' is in no block (add it to one block)",
+        ),
+    ],
+)
+def test_bad_blocks_are_refused_in_one_line(blocks, key, message):
+    text = _with_blocks(blocks)
+    error = error_of(text, "scan.yml")
+    line = line_of(text, "    blocks:")
+    assert error.startswith(f"scan.yml:{line} hyperscan_config.block_search.{key}: {message}")
+
+
+def test_a_block_of_a_section_not_scanned_is_refused():
+    text = edit(_with_blocks(BLOCKS), "  positivity: {min_multiplier", "  #")
+    assert "blocks.penalty[0]: not scanned" in error_of(text, "scan.yml")
+
+
+def test_the_shipped_block_search_example_loads():
+    text = (RUNCARDS / "hyperscan.yml").read_text()
+    example = text[text.index("  # block_search:") :].split("\n\n")[0]
+    card = parse_runcard(text.replace(example, example.replace("  # ", "  ")), "hyperscan.yml")
+    assert scan_blocks(card) == {
+        "network": ("layers", "activation", "initializer"),
+        "training": ("epochs", "stopping_patience", "optimizer"),
+    }
