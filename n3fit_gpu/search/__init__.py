@@ -19,6 +19,9 @@ claims
     ``Claims``: file claims on trials in progress, with leases, heartbeats and takeover.
 driver
     ``suggest`` and ``run_scan``: the ask/tell TPE loop, deterministic on resume.
+blocks
+    ``BlockSampler``: per-block (divide-and-conquer) TPE, each block searched in proportion to
+    its effect on the loss, the other blocks at the best trial.
 worker
     ``run_worker``: one of any number of workers sharing a scan's log and claims.
 local

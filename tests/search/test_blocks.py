@@ -122,13 +122,17 @@ def test_a_worker_suggests_what_a_one_process_scan_does(tmp_path, scan):
 
 @pytest.mark.slow
 def test_on_the_separable_toy_block_search_does_at_least_as_well_as_tpe(tmp_path):
-    """Best loss after 60 trials (20 joint), averaged over 5 seeds: block search vs plain TPE."""
+    """Best loss after 100 trials (20 joint), averaged over 5 seeds: block search vs plain TPE.
+
+    Measured (means over seeds 0-4 | 5-9): 0.16 vs 0.35 | 0.28 vs 0.30; block search was better
+    for 9 of those 10 seeds (at 60 trials only for 5 of 10, means 0.41 vs 0.49).
+    """
     best = {"blocks": [], "tpe": []}
     for seed in range(5):
         for kind in best:
             sampler = BlockSampler(SPACE, BLOCKS, n_startup_jobs=20) if kind == "blocks" else None
             log = TrialLog(tmp_path / f"{kind}-{seed}.jsonl")
-            docs = run_scan(SPACE, Toy(), log, 60, seed, False, 20, sampler)
+            docs = run_scan(SPACE, Toy(), log, 100, seed, False, 20, sampler)
             best[kind].append(best_trial(docs)["result"]["loss"])
     assert np.mean(best["blocks"]) <= np.mean(best["tpe"]), best
 
