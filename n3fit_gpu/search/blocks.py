@@ -33,9 +33,11 @@ importance; TPE sees them as infinite losses, as in a plain scan.
 Determinism and the record of blocks: as for :class:`~.driver.Sampler`, the point of trial
 ``tid`` depends only on the finished trials, the seed and ``tid``. Trial documents hold no
 block field (the driver writes them); :meth:`BlockSampler.block_of` derives the block again
-from the trials finished before ``tid``: in a one-process scan, the log's trials with smaller
-ids. Costs per suggestion: TPE on one block's distinct configurations, plus O(trials) to
-restrict the history.
+from the trials finished when ``tid`` was suggested: in a one-process scan of one trial per
+call, the log's trials with smaller ids (with batches of K, those before the batch).
+
+Cost per suggestion: TPE on one block's distinct configurations, plus O(trials) to restrict
+the history.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from n3fit_gpu.search.jsonable import to_json
 from n3fit_gpu.search.space import Space, point_from_vals, to_hyperopt
 from n3fit_gpu.search.store import TrialLog, to_hyperopt_trials
 
-_BINS = 5  # quantile bins of a numeric label, of at least 3 trials (3 bins see a U shape)
+_BINS = 5  # quantile bins of a numeric label, >= 3 trials each (3+ bins see a U-shaped effect)
 _BLOCK_STREAM = 1  # the block draw's generator is seeded with (seed, tid, 1): apart from TPE's
 
 
@@ -75,15 +77,16 @@ def label_effect(values: Sequence[float], scores: Sequence[float], categorical: 
     3 trials. 0 where fewer than two groups can be formed or the scores do not vary.
     """
     n = len(values)
+    if n < 2:
+        return 0.0
     if categorical:
         groups = np.unique(values, return_inverse=True)[1]
     else:
-        n_bins = min(_BINS, n // 3)
         groups = np.empty(n, dtype=int)
-        groups[np.argsort(values, kind="stable")] = np.arange(n) * max(n_bins, 1) // max(n, 1)
-    n_groups = int(groups.max()) + 1 if n else 0
+        groups[np.argsort(values, kind="stable")] = np.arange(n) * min(_BINS, n // 3) // n
+    n_groups = int(groups.max()) + 1
     y = np.asarray(scores, dtype=float)
-    total = float(((y - y.mean()) ** 2).sum()) if n else 0.0
+    total = float(((y - y.mean()) ** 2).sum())
     if n_groups < 2 or n <= n_groups or total <= 0:
         return 0.0
     counts, sums = np.bincount(groups), np.bincount(groups, weights=y)
@@ -183,8 +186,8 @@ class BlockSampler:
             values = [startup[i]["misc"]["vals"][label][0] for i in active]
             effect = label_effect(values, ranks[active], label in self.categorical)
             effects[label] = effect * len(active) / max(len(startup), 1)
-        return {
-            name: max(sum(effects[label] for label in labels), 0.0)
+        return {  # summed in a fixed order: the same float sums in every process
+            name: max(sum(effects[label] for label in self.labels if label in labels), 0.0)
             for name, labels in self.block_labels.items()
         }
 
