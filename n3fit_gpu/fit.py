@@ -217,10 +217,17 @@ def make_trainer(
     return model, trainer
 
 
-def train_replicas(card, theory: Theory, data: FitData, show_progress: bool = True):
-    """Train the replicas of ``data`` stacked; returns (model, TrainingResult)."""
-    model, trainer = make_trainer(card, theory, data)
-    epochs = card.parameters.epochs
+def train_replicas(
+    card,
+    theory: Theory,
+    data: FitData,
+    show_progress: bool = True,
+    slot_cards: Sequence | None = None,
+):
+    """Train the replicas of ``data`` stacked (``slot_cards``: see :func:`make_trainer`);
+    returns (model, TrainingResult)."""
+    model, trainer = make_trainer(card, theory, data, slot_cards)
+    epochs = max(c.parameters.epochs for c in slot_cards or [card])
     with tqdm(total=epochs, unit="epoch", disable=not show_progress, desc="fit") as bar:
 
         def report(progress: Progress) -> None:
@@ -244,12 +251,20 @@ def _replica_status(result: TrainingResult, i: int, pos_pass: bool, threshold: f
 
 
 def write_replicas(
-    card, theory: Theory, data: FitData, model: StackedPDF, result: TrainingResult, paths: FitPaths
+    card,
+    theory: Theory,
+    data: FitData,
+    model: StackedPDF,
+    result: TrainingResult,
+    paths: FitPaths,
+    numbers: Sequence[int] | None = None,
 ) -> None:
     """exportgrid, json and x·f at Q0 for every finished replica (each file atomic).
 
     After an interrupted training only ``result.finished`` replicas are written: the json,
-    written last, marks a replica done, so ``--resume`` refits the others.
+    written last, marks a replica done, so ``--resume`` refits the others. ``numbers`` give
+    each slot's replica number in the output (default ``data.replicas``; an ensemble across
+    trials numbers its slots 1..M).
     """
     xf_export = evaluate(model, EXPORT_XGRID)  # (R, 196, 9)
     xf_theory = evaluate(model, theory.xgrid)  # (R, nx, 9)
@@ -262,7 +277,7 @@ def write_replicas(
     seeds = replica_seeds(card.nnseed, data.replicas)
     arc_rows = [theory.basis.index(label) for label in ARC_LENGTH_FLAVOURS]
     seconds = result.seconds
-    for i, replica in enumerate(data.replicas):
+    for i, replica in enumerate(data.replicas if numbers is None else numbers):
         if not result.finished[i]:
             continue
         folder = paths.replica_dir(replica)
@@ -327,15 +342,24 @@ def prepare_output(
     """Create ``<output>/<name>/``, copy the runcard, and return the replicas still to fit."""
     name = runcard_path.stem
     paths = FitPaths(Path(output) / name, name)
+    todo = pending_replicas(paths, replicas, resume)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(paths.root / runcard_path.name, runcard_path.read_text())
+    return paths, todo
+
+
+def pending_replicas(
+    paths: FitPaths, replicas: Sequence[int], resume: bool, elsewhere: str = "--output"
+) -> list[int]:
+    """The replicas not on disk yet; refuses a folder that holds some unless ``resume``
+    (the message suggests the option ``elsewhere`` to write elsewhere)."""
     done = [r for r in replicas if paths.done(r)]
     if done and not resume:
         raise OutputError(
             f"{paths.root} already holds replicas {done[:5]}{'…' if len(done) > 5 else ''}; "
-            "use --resume to finish that fit, or --output to write elsewhere"
+            f"use --resume to finish that fit, or {elsewhere} to write elsewhere"
         )
-    paths.root.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(paths.root / runcard_path.name, runcard_path.read_text())
-    return paths, [r for r in replicas if r not in done]
+    return [r for r in replicas if r not in done]
 
 
 def run_fit(

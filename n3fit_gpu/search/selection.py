@@ -37,6 +37,7 @@ from n3fit_gpu.search.statistics import ensemble_chi2, whitened_residuals
 
 CRITERIA = ("chi2_mean", "chi2_replicas")
 DEFAULT_CRITERION = "chi2_mean"
+DEFAULT_MAX_REPLICAS = 100  # the budget of `hyperscan ensemble`: NNPDF's standard set size
 
 
 @dataclass(frozen=True)
