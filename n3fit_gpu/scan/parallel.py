@@ -35,12 +35,14 @@ def worker_command(
     worker_id: str,
     backend: str | None = None,
     theory_path: Path | None = None,
+    trials_per_model: int = 1,
 ) -> list[str]:
     """The command line of one worker of the scan (absolute paths, no progress bars)."""
     command = [sys.executable, "-c", _MAIN, "run"]
     command += [str(Path(runcard_path).absolute()), "--trials", str(trials)]
     command += ["--output", str(Path(output).absolute()), "--seed", str(seed)]
     command += ["--lease", repr(float(lease)), "--worker", "--worker-id", worker_id, "--quiet"]
+    command += ["--trials-per-model", str(trials_per_model)]
     if backend is not None:
         command += ["--backend", backend]
     if theory_path is not None:
@@ -59,6 +61,7 @@ def run_local_scan(
     backend: str | None = None,
     show_progress: bool = True,
     theory_path: Path | None = None,
+    trials_per_model: int = 1,
 ) -> Path:
     """Run (or resume) the scan with ``workers`` local processes; returns the scan folder."""
     check_scannable(card, Path(runcard_path))
@@ -66,7 +69,15 @@ def run_local_scan(
     base = f"{socket.gethostname()}-{os.getpid()}"
     commands = {
         f"{base}-{i}": worker_command(
-            runcard_path, output, trials, seed, lease, f"{base}-{i}", backend, theory_path
+            runcard_path,
+            output,
+            trials,
+            seed,
+            lease,
+            f"{base}-{i}",
+            backend,
+            theory_path,
+            trials_per_model,
         )
         for i in range(workers)
     }

@@ -5,7 +5,7 @@ import sys
 
 MODULES = (
     "space", "statistics", "kfold", "store", "claims", "driver", "worker", "local", "jsonable",
-    "errors", "selection",
+    "errors", "selection", "cost", "halving", "blocks",
 )  # fmt: skip
 
 

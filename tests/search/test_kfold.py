@@ -8,7 +8,7 @@ import pytest
 
 from n3fit_gpu.errors import DataError
 from n3fit_gpu.search.errors import SearchError
-from n3fit_gpu.search.kfold import FoldResult, KFoldSettings, run_folds
+from n3fit_gpu.search.kfold import FoldResult, KFoldSettings, run_folds, run_folds_together
 
 
 def _fold(chi2, phi2=0.5, epochs=10, **penalties):
@@ -129,3 +129,33 @@ def test_result_dict_is_plain_json_with_per_fold_metadata():
 def test_bad_settings_raise_search_error(bad):
     with pytest.raises(SearchError):
         KFoldSettings(**bad)
+
+
+def test_trials_together_score_as_each_alone_and_drop_stopped_trials():
+    """Three trials: 0 runs both folds, 1 stops at fold 0 (threshold), 2 fails at fold 1
+    together with every trial trained in that call; later folds train only running trials."""
+    folds = {
+        0: [_fold([1.0, 2.0]), _fold([2.0, 4.0])],
+        1: [_fold([99.0, 1.0]), _fold([1.0, 1.0])],
+        2: [_fold([3.0, 3.0]), DataError("bad fold")],
+    }
+    asked = []
+
+    def train_folds(k, trials):
+        asked.append((k, list(trials)))
+        results = [folds[i][k] for i in trials]
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return results
+
+    settings = KFoldSettings(threshold=10.0)
+    together = run_folds_together(train_folds, 3, 2, settings)
+    assert asked == [(0, [0, 1, 2]), (1, [0, 2])]
+    assert together[1].aborted_at_fold == 0 and together[1].fold_losses == [50.0]
+    alone = run_folds(Recorder(*folds[1]), 2, settings)
+    assert together[1].loss == alone.loss and together[1].status == alone.status
+    # the error of fold 1 fails both trials of that call
+    assert together[0].status == together[2].status == "fail"
+    assert together[0].error == together[2].error == "bad fold"
+    assert [len(t.folds) for t in together] == [1, 1, 1]
