@@ -10,12 +10,13 @@ datasets included: per replica χ²/N and the ensemble's φ² (:mod:`n3fit_gpu.s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from n3fit_gpu.config.schema import RunCard
+from n3fit_gpu.ensemble.engine import Checkpoint
 from n3fit_gpu.fit import make_trainer
 from n3fit_gpu.physics.fit_data import FitData, predict
 from n3fit_gpu.physics.pdf_model import evaluate
@@ -89,13 +90,46 @@ def train_fold(card: RunCard, problem: ScanProblem, fold: int) -> FoldResult:
     return train_folds([card], problem, fold)[0]
 
 
-def train_folds(cards: Sequence[RunCard], problem: ScanProblem, fold: int) -> list[FoldResult]:
+# (epoch, epochs per call, trials still training, their replicas' validation losses at that
+# epoch) -> keep training each? None: no decision at this epoch. The current loss, not the best
+# acceptable one: early on no epoch may be acceptable yet (positivity), which would tie all.
+RungHook = Callable[[int, int, list[int], list[np.ndarray]], list[bool] | None]
+
+
+def _rung_checkpoint(on_rung: RungHook, n_trials: int, replicas: int, step: int, pruned: dict):
+    """The engine's checkpoint hook: per-trial rung decisions, pruning all a trial's slots."""
+
+    def checkpoint(state: Checkpoint) -> np.ndarray | None:
+        slots = [slice(i * replicas, (i + 1) * replicas) for i in range(n_trials)]
+        trials = [i for i in range(n_trials) if i not in pruned and state.active[slots[i]].any()]
+        values = [np.where(state.diverged[slots[i]], np.inf, state.validation[slots[i]])
+                  for i in trials]  # fmt: skip
+        keep = on_rung(state.epoch, step, trials, values) if trials else None
+        if keep is None or all(keep):
+            return None
+        stop = np.zeros(n_trials * replicas, bool)
+        for trial, going in zip(trials, keep, strict=True):
+            if not going:
+                pruned[trial] = state.epoch
+                stop[slots[trial]] = True
+        return stop
+
+    return checkpoint
+
+
+def train_folds(
+    cards: Sequence[RunCard], problem: ScanProblem, fold: int, on_rung: RungHook | None = None
+) -> list[FoldResult]:
     """Fit the replicas of every trial in ``cards`` in ONE stacked model without fold ``fold``
     (stacked trials: slot ``(i, r)`` is replica ``r`` of trial ``i``, trained exactly as it
     would be alone, see :func:`n3fit_gpu.fit.make_trainer`); score each trial on the fold.
 
     The cards must share what :func:`n3fit_gpu.fit.check_slot_cards` requires (optimizer
     type, depth, activations: see :func:`model_group`).
+
+    ``on_rung`` (early termination) is asked after every compiled call about the trials still
+    training; a trial it stops has all its replicas frozen at their best weights so far, is
+    scored as usual, and its fold result carries ``pruned_at`` (the epoch).
     """
     held_out = problem.folds[fold]
     replicas = len(problem.data.replicas)
@@ -104,7 +138,12 @@ def train_folds(cards: Sequence[RunCard], problem: ScanProblem, fold: int) -> li
     model, trainer = make_trainer(
         cards[0], problem.theory, data, slot_cards=None if len(cards) == 1 else slot_cards
     )
-    result = trainer.train()  # Ctrl-C propagates: a cut-short fold is never scored
+    pruned: dict[int, int] = {}
+    checkpoint = None
+    if on_rung is not None:
+        step = trainer.settings.epochs_per_call
+        checkpoint = _rung_checkpoint(on_rung, len(cards), replicas, step, pruned)
+    result = trainer.train(checkpoint=checkpoint)  # Ctrl-C propagates: never scored
     xf = evaluate(model, problem.theory.xgrid)
     predictions = _all_predictions(data, xf)[:, held_out]
     central = data.central[held_out]
@@ -129,6 +168,7 @@ def train_folds(cards: Sequence[RunCard], problem: ScanProblem, fold: int) -> li
                     "status": status[slots],
                 },
                 arrays={"points": points, "predictions": predictions[slots]},
+                pruned_at=pruned.get(i),
             )
         )
     return results

@@ -10,6 +10,7 @@ the scan with the others through its log and claims; see :mod:`n3fit_gpu.search.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -21,8 +22,9 @@ from n3fit_gpu.physics.theory import load_theory
 from n3fit_gpu.scan.folds import ScanProblem, fold_masks, model_group, train_folds
 from n3fit_gpu.scan.layout import CLAIMS_NAME, LOG_NAME, prepare_scan_folder
 from n3fit_gpu.scan.predictions import save_trial_predictions
-from n3fit_gpu.scan.space import apply_point, check_scannable, scan_space
+from n3fit_gpu.scan.space import apply_point, check_scannable, scan_sampler, scan_space
 from n3fit_gpu.search.driver import TrialBatch, run_scan
+from n3fit_gpu.search.halving import HalvingSettings, Rungs, recorded_rungs
 from n3fit_gpu.search.kfold import KFoldSettings, TrialResult, run_folds_together
 from n3fit_gpu.search.store import TrialLog
 from n3fit_gpu.search.worker import WorkerSettings, run_worker
@@ -48,9 +50,30 @@ def _groups(cards: list[RunCard]) -> list[list[int]]:
     return list(groups.values())
 
 
-def _trainer_of(cards: list[RunCard], problem: ScanProblem):
-    """``(fold, alive) -> fold results``: the still-running trials of ``cards``, stacked."""
-    return lambda fold, alive: train_folds([cards[i] for i in alive], problem, fold)
+def halving_settings(card: RunCard) -> HalvingSettings | None:
+    """``hyperscan_config.early_termination`` (None: every trial trains in full)."""
+    block = card.hyperscan_config.early_termination if card.hyperscan_config else None
+    if block is None:
+        return None
+    return HalvingSettings(block.min_epochs, block.eta, block.bootstrap, block.statistic)
+
+
+def _trainer_of(cards: list[RunCard], members: list[int], problem: ScanProblem, rungs):
+    """``(fold, alive) -> fold results``: the still-running trials of ``cards`` (batch indices
+    ``members``) stacked; with ``rungs`` (:class:`Rungs`), early termination in fold 0."""
+
+    def train(fold: int, alive: list[int]):
+        hook = None
+        if rungs is not None and fold == 0:
+
+            def hook(epoch, step, trials, values):
+                if not rungs.is_rung(epoch, step):
+                    return None
+                return rungs.decide(epoch, [members[alive[t]] for t in trials], values)
+
+        return train_folds([cards[i] for i in alive], problem, fold, hook)
+
+    return train
 
 
 def make_objective(
@@ -59,15 +82,23 @@ def make_objective(
     """The k-fold fits of up to ``trials_per_model`` trials at a time.
 
     Trials that can share a model (:func:`~n3fit_gpu.scan.folds.model_group`) are trained
-    stacked, one model per fold; the others in models of their own. Each trial's
+    stacked, one model per fold; the others in models of their own. With
+    ``early_termination``, fold 0 stops trials at rungs (:mod:`n3fit_gpu.search.halving`),
+    judged against the rungs the log recorded and the batch's other trials. Each trial's
     out-of-fold predictions are saved (:mod:`n3fit_gpu.scan.predictions`) before it is logged.
     """
     settings = kfold_settings(card)
+    halving = halving_settings(card)
     n_folds = len(problem.folds)
+    log = TrialLog(root / LOG_NAME)
 
     def run(trials: list[tuple[int, dict]]) -> list[TrialResult]:
         cards = [apply_point(card, point) for _, point in trials]
         groups = _groups(cards)
+        rungs = None
+        if halving is not None:
+            statistic = halving.statistic or settings.replica_statistic
+            rungs = Rungs(halving, statistic, recorded_rungs(log.read()), len(trials))
         results: dict[int, TrialResult] = {}
         total = n_folds * len(groups)
         with tqdm(total=total, desc="folds", leave=False, disable=not show_progress) as bar:
@@ -79,10 +110,11 @@ def make_objective(
                 )
 
             for members in groups:
-                group = [cards[i] for i in members]
-                train = _trainer_of(group, problem)
-                outcome = run_folds_together(train, len(group), n_folds, settings, on_fold)
+                train = _trainer_of([cards[i] for i in members], members, problem, rungs)
+                outcome = run_folds_together(train, len(members), n_folds, settings, on_fold)
                 results.update(zip(members, outcome, strict=True))
+        if rungs is not None:
+            results = {i: replace(r, early_termination=rungs.record(i)) for i, r in results.items()}
         for i, (tid, _) in enumerate(trials):
             folds = [(f.arrays["points"], f.arrays["predictions"]) for f in results[i].folds]
             save_trial_predictions(root, tid, problem.data.replicas, folds)
@@ -121,9 +153,11 @@ def run_hyperscan(
     data = load_fit_data(card, theory, card.replica_indices)
     problem = ScanProblem(theory, data, fold_masks(card, data), card.kfold.penalties)
     objective = make_objective(card, problem, root, show_progress, trials_per_model)
+    space, sampler = scan_space(card), scan_sampler(card)
     if worker is None:
-        run_scan(scan_space(card), objective, log, trials, seed, progress=show_progress)
+        run_scan(space, objective, log, trials, seed, progress=show_progress, sampler=sampler)
     else:
         claims = root / CLAIMS_NAME
-        run_worker(scan_space(card), objective, log, claims, trials, seed, worker, show_progress)
+        run_worker(space, objective, log, claims, trials, seed, worker, show_progress,
+                   sampler=sampler)  # fmt: skip
     return root

@@ -13,7 +13,7 @@ which trials reach a rung, as in any asynchronous scheme.
 Here the budget is epochs and a rung is an epoch count (:func:`rung_epochs`); the engine can
 stop replicas only between compiled calls, so rungs are rounded up to multiples of its
 ``epochs_per_call``. The value a trial records at a rung is an *ensemble* statistic of its
-replicas' values, e.g. the best validation losses of the engine's ``Checkpoint``
+replicas' values, e.g. the validation losses of the engine's ``Checkpoint``
 (:func:`rung_value`, with the statistics that score folds), so one unlucky replica does not
 stop a trial. :func:`keep_going` is the rule itself.
 
@@ -129,3 +129,57 @@ class HalvingSettings:
             )
         if self.statistic is not None:
             statistics.check_statistic(self.statistic, "early_termination.statistic")
+
+
+def recorded_rungs(docs: Sequence[dict]) -> dict[int, list[float]]:
+    """Rung epoch → the values finished trials recorded there (``result.early_termination``)."""
+    history: dict[int, list[float]] = {}
+    for doc in docs:
+        record = doc["result"].get("early_termination") or {}
+        for rung in record.get("rungs", ()):
+            value = rung["value"]
+            history.setdefault(int(rung["epoch"]), []).append(math.inf if value is None else value)
+    return history
+
+
+class Rungs:
+    """The rung decisions of one batch of trials trained together.
+
+    Each trial at a rung is compared with the values finished trials recorded there
+    (``history``, from :func:`recorded_rungs`) and with those of the batch's other trials that
+    reached the rung, in any of their models; trials of one model reach it at the same call,
+    so all their values are recorded before any of them is decided.
+    """
+
+    def __init__(
+        self, settings: HalvingSettings, statistic: str, history: dict[int, list[float]], n: int
+    ):
+        self.settings, self.statistic, self.history = settings, statistic, history
+        self.values: list[dict[int, float]] = [{} for _ in range(n)]
+        self.stopped_at: list[int | None] = [None] * n
+
+    def is_rung(self, epoch: int, step: int) -> bool:
+        """Whether ``epoch`` is a rung for a trainer deciding every ``step`` epochs."""
+        s = self.settings
+        return epoch in rung_epochs(s.min_epochs, epoch + 1, s.eta, step)
+
+    def decide(self, epoch: int, trials: Sequence[int], values: Sequence[np.ndarray]) -> list[bool]:
+        """Whether each of ``trials`` (batch indices), with its replicas' ``values`` at rung
+        ``epoch``, trains on; a trial stopped here records ``epoch``."""
+        for trial, replica_values in zip(trials, values, strict=True):
+            self.values[trial][epoch] = rung_value(replica_values, self.statistic)
+        keep = []
+        for trial in trials:
+            others = [v[epoch] for i, v in enumerate(self.values) if i != trial and epoch in v]
+            value = self.values[trial][epoch]
+            s = self.settings
+            going = keep_going(value, [*self.history.get(epoch, ()), *others], s.eta, s.bootstrap)
+            if not going:
+                self.stopped_at[trial] = epoch
+            keep.append(going)
+        return keep
+
+    def record(self, trial: int) -> dict:
+        """What the trial log keeps: the rungs reached, and where the trial was stopped."""
+        rungs = [{"epoch": e, "value": v} for e, v in sorted(self.values[trial].items())]
+        return {"rungs": rungs, "stopped_at_epoch": self.stopped_at[trial]}

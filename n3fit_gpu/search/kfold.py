@@ -10,6 +10,9 @@ loss (``statistic(replica_statistic, chi2 [+ penalties])``, which *is* the fold 
 never trained, ``aborted_at_fold`` = that fold, and the trial is scored as if every fold not
 trained had the loss of the one that stopped it (so a trial stopped early never scores better
 than one that finished with the same losses).
+Early termination (:mod:`.halving`): a fold result with ``pruned_at`` (the epoch where a rung
+stopped the trial) ends the trial the same way, scored as if every later fold had its loss.
+
 The status stays ``"ok"`` so that TPE learns the region is bad, except:
 
 - a non-finite trial loss gives ``"fail"``;
@@ -48,6 +51,7 @@ class FoldResult:
     replica_epochs: int
     extra: Mapping[str, Any] = field(default_factory=dict)  # JSON-able, copied to the record
     arrays: Mapping[str, np.ndarray] = field(default_factory=dict)  # kept out of the record
+    pruned_at: int | None = None  # epoch where early termination stopped the trial
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class TrialResult:
     seconds: float
     replica_epochs: int
     error: str | None
+    early_termination: dict | None = None  # rungs reached, epoch stopped at (halving.Rungs)
 
     def to_result_dict(self) -> dict:
         """hyperopt's ``result`` dict, plain JSON (non-finite floats are ``None``)."""
@@ -103,8 +108,10 @@ class TrialResult:
                 "replica_epochs": self.replica_epochs,
                 "seconds": self.seconds,
                 "error": self.error,
+                **({} if self.early_termination is None else
+                   {"early_termination": self.early_termination}),
             }
-        )
+        )  # fmt: skip
 
 
 def _chi2_loss(fold: FoldResult, settings: KFoldSettings) -> float:
@@ -147,7 +154,7 @@ class _TrialFolds:
                 s.penalties_in_loss,
             )  # fmt: skip
         )
-        if not _chi2_loss(fold, s) <= s.threshold:  # NaN aborts too
+        if fold.pruned_at is not None or not _chi2_loss(fold, s) <= s.threshold:  # NaN too
             self.stopped_at = k
         return self.losses[-1]
 
