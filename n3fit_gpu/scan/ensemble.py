@@ -129,7 +129,7 @@ def load_members(
             full[:, fold_points] = predictions
             covered[fold_points] = True
         if not covered[points].all():
-            skipped[tid] = "folds missing (stopped at the threshold)"
+            skipped[tid] = "folds missing (the trial stopped early)"
             continue
         finite = np.isfinite(full[:, points]).all(axis=1)
         if not finite.any():
