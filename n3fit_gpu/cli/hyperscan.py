@@ -1,5 +1,5 @@
 """The ``hyperscan`` command group: ``hyperscan RUNCARD`` runs a scan, ``hyperscan report DIR``
-summarises one."""
+summarises one, ``hyperscan ensemble DIR`` builds one PDF set from its trials."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import click
 
 from n3fit_gpu.cli.errors import EXIT_INTERRUPTED, one_line_errors
 from n3fit_gpu.config import load_runcard
-from n3fit_gpu.scan.layout import LOG_NAME
+from n3fit_gpu.scan.layout import LOG_NAME, scan_runcard
 from n3fit_gpu.search.errors import SearchError
+from n3fit_gpu.search.selection import CRITERIA, DEFAULT_CRITERION, DEFAULT_MAX_REPLICAS
 from n3fit_gpu.search.store import TrialLog
 from n3fit_gpu.search.worker import WorkerSettings, default_worker_id
 
@@ -35,6 +36,7 @@ def main() -> None:
     \b
       hyperscan RUNCARD [OPTIONS]    run or resume a scan (same as `hyperscan run`)
       hyperscan report DIR           best trials, plots, best_runcard.yml
+      hyperscan ensemble DIR         one PDF set from the best trials, refitted on all data
 
     Each trial fits the runcard's whole replica ensemble, stacked in one model, once per
     k-fold partition (kfold.partitions: the datasets left out and scored), and is scored by
@@ -158,6 +160,74 @@ def report(folder, top):
 
     click.echo(write_report(folder, top))
     click.echo(f"report written to {folder / 'report'}")
+
+
+@main.command("ensemble", context_settings=_CONTEXT)
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--max-replicas", type=click.IntRange(min=1), default=DEFAULT_MAX_REPLICAS,
+              show_default=True,
+              help="Size budget: the set never has more replicas.")  # fmt: skip
+@click.option("--criterion", type=click.Choice(CRITERIA), default=DEFAULT_CRITERION,
+              show_default=True,
+              help="chi2_mean: χ²/N of the ensemble's mean prediction (the central PDF); "
+              "chi2_replicas: the mean of the replicas' χ²/N.")  # fmt: skip
+@click.option("--replica-level", is_flag=True,
+              help="Add single replicas instead of whole trials.")  # fmt: skip
+@click.option("--covariance", type=click.Choice(["full", "folds"]), default="full",
+              show_default=True, help="Correlations across folds kept (full) or dropped "
+              "(folds: each fold's block, as the scan scores folds).")  # fmt: skip
+@click.option("--no-refit", is_flag=True, help="Stop after the selection (nothing is fitted).")
+@click.option("--name", help="Name of the set and its folder [default: <scan name>_ensemble].")
+@click.option("--resume", is_flag=True, help="Keep the set's replicas already fitted.")
+@click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]), help="Keras backend.")
+@click.option("--theory", type=click.Path(path_type=Path),
+              help="The theory folder the scan was run with, if not its theoryid.")  # fmt: skip
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@one_line_errors
+def ensemble(folder, max_replicas, criterion, replica_level, covariance, no_refit, name, resume,
+             backend, theory, quiet):  # fmt: skip
+    """Build one PDF set from the trials of the scan in FOLDER (ensemble selection).
+
+    Every trial saved its out-of-fold predictions: each point of a kfold partition predicted
+    by the replicas that were trained without it. Starting from nothing, the trial (with
+    --replica-level: the replica) whose addition lowers the criterion most is added, until
+    nothing lowers it or nothing fits in --max-replicas; φ² is reported along the way.
+    chi2_mean keeps adding members whose errors cancel the others' (the mean moves towards
+    the data); chi2_replicas adds only members better than the current average, so it often
+    keeps the best trial alone. The chosen (trial, replica) pairs are then refitted on ALL
+    the data, each with its trial's hyperparameters and its replica's seeds (trials whose
+    runcards allow it stacked in one model), and written as a fit: replicas renumbered
+    1..M, summary.json, LHAPDF6 set.
+
+    \b
+    Writes FOLDER/ensemble/:
+      selection.json   the greedy path, chosen members, Pareto fronts of the criterion
+                       against replicas and against inference cost, replica numbering
+      pareto.png       the same, drawn
+      <name>/          the set: nnfit/replica_N, summary.json, lhapdf/<name>/, plots/
+
+    \b
+    Examples:
+      hyperscan ensemble output/hyperscan --no-refit             # look first
+      hyperscan ensemble output/hyperscan --max-replicas 50
+      hyperscan ensemble output/hyperscan --replica-level --covariance folds
+    """
+    from n3fit_gpu.ensemble.backend import select_backend
+
+    runcard = load_runcard(scan_runcard(folder))
+    select_backend(backend or runcard.backend)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from n3fit_gpu.scan.ensemble import EnsembleSettings, build_ensemble, summary_text
+
+    settings = EnsembleSettings(criterion, max_replicas, replica_level, covariance,
+                                not no_refit, name, resume)  # fmt: skip
+    report = build_ensemble(folder, settings, theory, show_progress=not quiet)
+    click.echo(summary_text(report))
+    where = folder / "ensemble"
+    if no_refit:
+        click.echo(f"selection written to {where / 'selection.json'}; fit it without --no-refit")
+    else:
+        click.echo(f"set written to {where / report['set']['name']}")
 
 
 if __name__ == "__main__":

@@ -1,21 +1,31 @@
-"""Ensembles across trials: the out-of-fold predictions file, and ``hyperscan ensemble`` end
-to end on a tiny real scan."""
+"""Ensembles across trials: the out-of-fold predictions file, loading members, the refit's
+stacking groups, and ``hyperscan ensemble`` end to end on a tiny real scan."""
 
+import json
+import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import yaml
+from click.testing import CliRunner
 
-from n3fit_gpu.config import parse_runcard
+from n3fit_gpu.cli.hyperscan import main
+from n3fit_gpu.config import load_runcard, parse_runcard
 from n3fit_gpu.errors import OutputError
-from n3fit_gpu.scan.ensemble import (
-    load_members,
-    network_weights,
-    scoring_data,
-    stack_groups,
-)
+from n3fit_gpu.fit import FitPaths, replica_seeds
+from n3fit_gpu.outputs.lhapdf import read_lhapdf_member
+from n3fit_gpu.outputs.replica_json import read_replica_json
+from n3fit_gpu.physics.fit_data import load_fit_data
+from n3fit_gpu.physics.theory import load_theory
+from n3fit_gpu.scan.ensemble import load_members, network_weights, refit, scoring_data, stack_groups
+from n3fit_gpu.scan.folds import fold_masks
+from n3fit_gpu.scan.layout import LOG_NAME, scan_runcard
 from n3fit_gpu.scan.predictions import load_trial_predictions, save_trial_predictions
 from n3fit_gpu.scan.space import apply_point
+from n3fit_gpu.search.store import TrialLog
+from tests.cli.test_hyperscan import tiny_card
 from tests.config.helpers import SCAN
 
 # two folds of a 6-point data vector; points 2 and 5 are in no fold (always trained on)
@@ -74,7 +84,7 @@ def test_members_come_from_complete_successful_trials(tmp_path, card):
     np.testing.assert_array_equal(scan.members.predictions[0], [1, 1, 2, 2])
     np.testing.assert_array_equal(scan.members.predictions[2], [5, 5, 5, 5])
     assert scan.skipped == {
-        1: "folds missing (stopped at the threshold)",
+        1: "folds missing (the trial stopped early)",
         2: "failed",
         3: "no saved predictions",
     }
@@ -114,3 +124,79 @@ def test_trials_stack_when_they_differ_only_in_slot_keys(card):
     slots = [(1, a, 1), (2, nadam, 1), (3, b, 2), (4, sigmoid, 1), (5, a, 2)]
     groups = stack_groups(slots)
     assert [[number for number, _, _ in group] for group in groups] == [[1, 3, 5], [2], [4]]
+
+
+def hyperscan(*args) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args] + ["--quiet"])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def scan(tmp_path_factory) -> Path:
+    """2 trials x 2 replicas x 2 folds, <= 60 epochs; every epoch acceptable, so that the
+    refitted replicas pass and the LHAPDF set is written."""
+    tmp = tmp_path_factory.mktemp("scan")
+    card = tiny_card(tmp, **{
+        "replicas:": "replicas: 2",
+        "  positivity:": "  positivity: {initial: 184.8, multiplier: null, threshold: 1.0e+9}",
+        "  threshold_chi2:": "  threshold_chi2: 1.0e+9",
+    })  # fmt: skip
+    code, out = hyperscan(card, "--trials", 2, "-o", tmp / "out")
+    assert code == 0, out
+    return tmp / "out" / "tiny"
+
+
+@pytest.mark.slow
+def test_ensemble_of_a_real_scan_is_written_as_a_fit(scan):
+    assert sorted(p.name for p in (scan / "trials").iterdir()) == ["0.npz", "1.npz"]
+    code, out = hyperscan("ensemble", scan, "--replica-level", "--max-replicas", 3)
+    assert code == 0 and "chosen:" in out, out
+    report = json.loads((scan / "ensemble" / "selection.json").read_text())
+    chosen = report["chosen"]["members"]
+    assert 1 <= len(chosen) <= 3 and report["skipped"] == {}
+    assert [s["replicas"] for s in report["path"]] == list(range(1, len(chosen) + 1))
+    values = [s["chi2_mean"] for s in report["path"]]
+    assert values == sorted(values, reverse=True)  # each step lowered the criterion
+    numbering = report["set"]["members"]
+    assert [[m["tid"], m["trial_replica"]] for m in numbering] == chosen
+    assert (scan / "ensemble" / "pareto.png").stat().st_size > 0
+    fit = scan / "ensemble" / "tiny_ensemble"
+    summary = json.loads((fit / "summary.json").read_text())
+    assert summary["replicas"] == dict.fromkeys(("requested", "written", "ok"), len(chosen))
+    for i in range(1, len(chosen) + 1):
+        assert (fit / "nnfit" / f"replica_{i}" / "tiny_ensemble.exportgrid").is_file()
+    lhapdf = fit / "lhapdf" / "tiny_ensemble"
+    for member in range(len(chosen) + 1):
+        assert np.isfinite(read_lhapdf_member(lhapdf, member)[0].xf).all()
+    info = yaml.safe_load((lhapdf / "tiny_ensemble.info").read_text())
+    assert info["NumMembers"] == len(chosen) + 1
+
+
+@pytest.mark.slow
+def test_a_scan_without_predictions_is_refused_in_one_line(scan, tmp_path):
+    old = tmp_path / "tiny"
+    shutil.copytree(scan, old, ignore=shutil.ignore_patterns("trials", "ensemble"))
+    code, out = hyperscan("ensemble", old, "--no-refit")
+    assert code == 2 and out.count("\n") == 1, out
+    assert "run the scan with this version to save out-of-fold predictions" in out
+
+
+@pytest.mark.slow
+def test_refit_fits_each_pair_with_its_trial_and_replica_seeds(scan, tmp_path):
+    card = load_runcard(scan_runcard(scan))
+    theory = load_theory(card.theory.theoryid)
+    data = load_fit_data(card, theory, card.replica_indices)
+    docs = TrialLog(scan / LOG_NAME).read()
+    members = load_members(scan, docs, card, fold_masks(card, data))
+    pairs = [(1, 2), (0, 1), (1, 1), (0, 2)]
+    paths = FitPaths(tmp_path / "set", "set")
+    refit(paths, card, theory, members, pairs, resume=False, show_progress=False)
+    for number, (tid, replica) in enumerate(pairs, 1):
+        info = read_replica_json(paths.replica_json(number))
+        assert info.replica == number
+        assert info.seed == replica_seeds(card.nnseed, [replica])[0]
+        assert info.stop_epoch <= members.cards[tid].parameters.epochs
+    lhapdf = yaml.safe_load((paths.root / "lhapdf" / "set" / "set.info").read_text())
+    assert lhapdf["NumMembers"] == 5
+    with pytest.raises(OutputError, match="other members"):
+        refit(paths, card, theory, members, pairs[::-1], resume=True, show_progress=False)
