@@ -67,9 +67,15 @@ def main() -> None:
 @click.option("--lease", type=click.FloatRange(min=1.0), default=600.0, show_default=True,
               help="Seconds a worker's claim on a trial lasts without a heartbeat (one every "
               "lease/10 s); a dead worker's trial is rerun after it.")  # fmt: skip
+@click.option("--trials-per-model", "-k", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="K", help="Suggest K trials at a time and train those that share optimizer, "
+              "depth and activations stacked in ONE model (K x replicas slots; widths, learning "
+              "rates, clipnorm, epochs, patience, initializers may differ). Results equal "
+              "trials run one by one; the GPU is kept busy.")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @one_line_errors
-def run(runcard, trials, output, seed, backend, theory, workers, worker, worker_id, lease, quiet):
+def run(runcard, trials, output, seed, backend, theory, workers, worker, worker_id, lease,
+        trials_per_model, quiet):  # fmt: skip
     """Run (or resume) the scan of RUNCARD: its hyperscan_config and kfold blocks.
 
     Every finished trial is appended at once to OUTPUT/<name>/tries.jsonl (one hyperopt
@@ -85,6 +91,7 @@ def run(runcard, trials, output, seed, backend, theory, workers, worker, worker_
       hyperscan runcards/hyperscan.yml --trials 30
       hyperscan runcards/hyperscan.yml --trials 60     # 30 more, same scan
       hyperscan runcards/hyperscan.yml --trials 200 --workers 4
+      hyperscan runcards/hyperscan.yml --trials 64 -k 8    # 8 trials per model
       hyperscan runcards/hyperscan.yml --trials 200 --worker    # in each job of an array
       hyperscan report output/hyperscan
     """
@@ -101,9 +108,10 @@ def run(runcard, trials, output, seed, backend, theory, workers, worker, worker_
             from n3fit_gpu.scan.parallel import run_local_scan
 
             root = run_local_scan(card, runcard, output, trials, seed, workers, lease, backend,
-                                  not quiet, theory)  # fmt: skip
+                                  not quiet, theory, trials_per_model)  # fmt: skip
         else:
-            root = _run_here(card, runcard, output, trials, seed, quiet, theory, settings)
+            root = _run_here(card, runcard, output, trials, seed, quiet, theory, settings,
+                             trials_per_model)  # fmt: skip
     except KeyboardInterrupt:
         click.echo(
             "interrupted: finished trials are kept; run the same command to resume", err=True
@@ -132,7 +140,7 @@ def _worker_settings(workers, worker, worker_id, lease) -> WorkerSettings | None
     return WorkerSettings(worker_id or default_worker_id(), lease=lease)
 
 
-def _run_here(card, runcard, output, trials, seed, quiet, theory, settings) -> Path:
+def _run_here(card, runcard, output, trials, seed, quiet, theory, settings, per_model) -> Path:
     """The scan in this process: alone, or as one worker (SIGTERM stops it like Ctrl-C)."""
     from n3fit_gpu.scan.run import run_hyperscan  # imports keras: after the backend
 
@@ -140,7 +148,8 @@ def _run_here(card, runcard, output, trials, seed, quiet, theory, settings) -> P
     if settings is not None:
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        return run_hyperscan(card, runcard, output, trials, seed, not quiet, theory, settings)
+        return run_hyperscan(card, runcard, output, trials, seed, not quiet, theory, settings,
+                             per_model)  # fmt: skip
     finally:
         signal.signal(signal.SIGTERM, previous)
 
