@@ -10,8 +10,9 @@ different hyperparameters, one runcard per slot (``slot_cards``). A slot is a (t
 pair: its card is the trial's, its replica index the replica's, and it uses that replica's
 seeds (network, preprocessing, pseudodata, training mask), so slot (k, r) starts from the same
 weights and fits the same pseudodata as replica r of trial k fitted alone, and trains exactly
-as it would alone. Only the :data:`SLOT_KEYS` may differ between slots; widths are padded
-(:mod:`n3fit_gpu.ensemble.layers`), so slots must share the depth and the activations.
+as it would alone. Only the :data:`SLOT_KEYS` may differ between slots; widths are padded,
+activations and optimizers chosen per slot (:mod:`n3fit_gpu.ensemble.layers`,
+:class:`~n3fit_gpu.ensemble.optimizers.MixedOptimizer`), so slots must share the depth.
 """
 
 from __future__ import annotations
@@ -70,9 +71,11 @@ def replica_seeds(base: int, replicas: Sequence[int]) -> list[int]:
 # Runcard keys that may differ between the slots of one stacked model (stacked trials)
 SLOT_KEYS = (
     "parameters.nodes_per_layer",
+    "parameters.activation_per_layer",
     "parameters.initializer",
     "parameters.epochs",
     "parameters.stopping_patience",
+    "parameters.optimizer.optimizer_name",
     "parameters.optimizer.learning_rate",
     "parameters.optimizer.clipnorm",
     "parameters.positivity.initial",
@@ -164,7 +167,7 @@ def _optimizer(cards: Sequence, dtype: str):
     if any(o.clipnorm is not None for o in opt):
         norms = [np.inf if o.clipnorm is None else o.clipnorm for o in opt]
         clip = ops.convert_to_tensor(np.array(norms), dtype=dtype)
-    return make_optimizer(opt[0].optimizer_name, lr, clip)
+    return make_optimizer(_one_or_all(o.optimizer_name for o in opt), lr, clip)
 
 
 def make_trainer(

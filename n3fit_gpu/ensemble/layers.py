@@ -10,8 +10,10 @@ kernel and bias are allocated at the largest width and multiplied in ``call`` by
 0/1 mask, so a padded entry contributes nothing, gets a zero gradient (its optimizer state
 stays zero and its replica's clip norm is unchanged) and never moves. Padded output columns
 hold ``activation(0)``; the next layer's masked kernel rows ignore them. Layers whose replicas
-all have the same width build no mask and compute exactly as before. Slots must share the
-depth and the activations (:func:`stack_architectures`).
+all have the same width build no mask and compute exactly as before. Slots may also differ in
+activation: every distinct activation of the layer is applied to every replica and each replica
+keeps its own (a ``where`` on the replica axis). They must share the depth
+(:func:`stack_architectures`).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class StackedDense(keras.layers.Layer):
     layer_key:
         Index of the layer in its network (decorrelates the layers' initial weights).
     activation:
-        Keras name.
+        Keras name, or one per replica (see the module docstring).
     kernel_initializer:
         Keras name, or one per replica.
     input_units:
@@ -89,8 +91,13 @@ class StackedDense(keras.layers.Layer):
         self.replica_units = tuple(int(u) for u in replica_units) if replica_units else None
         self.input_units = _per_replica("input_units", input_units, len(self.seeds))
         self.layer_key = int(layer_key)
-        self.activation_name = activation
-        self.activation = keras.activations.get(activation)
+        replica_activations = _per_replica("activation", activation, len(self.seeds))
+        self.activation_name = replica_activations or activation
+        names = list(dict.fromkeys(replica_activations or (activation,)))
+        self._activations = tuple(
+            (keras.activations.get(name), np.array([a == name for a in replica_activations or ()]))
+            for name in names
+        )
         per_replica_init = _per_replica("kernel_initializer", kernel_initializer, self.replicas)
         self.kernel_initializer = per_replica_init or kernel_initializer
         self._mask: tuple[np.ndarray, np.ndarray] | None = None
@@ -137,6 +144,14 @@ class StackedDense(keras.layers.Layer):
             out = ops.einsum("rbi,rio->rbo", inputs, kernel)
         return self.activation(out + bias[:, None, :])
 
+    def activation(self, z):
+        """The layer's activation of ``z`` ``(replica, batch, out)``, replica by replica."""
+        first, *others = self._activations
+        out = first[0](z)
+        for function, replicas in others:
+            out = ops.where(ops.convert_to_tensor(replicas[:, None, None]), function(z), out)
+        return out
+
     def _one_column(self, inputs, kernel):
         """``(replica, batch, 1)`` as a broadcast product and sum over ``in``, not a matmul.
 
@@ -156,7 +171,7 @@ class StackedDense(keras.layers.Layer):
             "units": listed(self.replica_units) or self.units,
             "seeds": list(self.seeds),
             "layer_key": self.layer_key,
-            "activation": self.activation_name,
+            "activation": listed(self.activation_name),
             "kernel_initializer": listed(self.kernel_initializer),
             "input_units": listed(self.input_units),
         }
@@ -181,7 +196,7 @@ class UnrolledDense(StackedDense):
 
 def stacked_network(
     nodes: Sequence[int | Sequence[int]],
-    activations: Sequence[str],
+    activations: Sequence[str | Sequence[str]],
     seeds: Sequence[int],
     initializer: str | Sequence[str] = "glorot_normal",
     layer_class: type[StackedDense] = StackedDense,
@@ -193,7 +208,7 @@ def stacked_network(
     nodes:
         Units per layer: an int (every replica), or one width per replica (padded layers).
     activations:
-        One Keras activation per layer, shared by every replica.
+        One Keras activation per layer: a name, or one per replica.
     seeds:
         One seed per replica.
     initializer:
@@ -224,7 +239,7 @@ def stacked_network(
 
 def stack_architectures(
     nodes: Sequence[Sequence[int]], activations: Sequence[Sequence[str]]
-) -> tuple[list[int | tuple[int, ...]], tuple[str, ...]]:
+) -> tuple[list[int | tuple[int, ...]], list[str | tuple[str, ...]]]:
     """Combine per-replica architectures into :func:`stacked_network`'s ``nodes, activations``.
 
     Parameters
@@ -237,25 +252,23 @@ def stack_architectures(
     Returns
     -------
     nodes, activations:
-        Per layer an int where every replica has that width, else a tuple of widths
-        (``[(25, 10), (20, 30), 8]``); the shared activations.
+        Per layer an int (a name) where every replica has that width (activation), else a
+        tuple with one per replica (``[(25, 10), (20, 30), 8]``).
 
     Raises
     ------
     ValueError
-        if the replicas differ in depth or in activations: padding only handles widths.
+        if the replicas differ in depth: padding handles widths, not layers.
     """
-    depths = {len(n) for n in nodes}
+    depths = {len(n) for n in nodes} | {len(a) for a in activations}
     if len(depths) != 1:
         raise ValueError(
             f"stacked replicas must have the same number of layers; got depths {sorted(depths)} "
             "(group trials of different depth into different models)"
         )
-    if len({tuple(a) for a in activations}) != 1:
-        raise ValueError(
-            "stacked replicas must share activation_per_layer; got "
-            f"{sorted({tuple(a) for a in activations})} (group them into different models)"
-        )
-    per_layer = [tuple(int(w) for w in widths) for widths in zip(*nodes, strict=True)]
-    stacked = [w[0] if len(set(w)) == 1 else w for w in per_layer]
-    return stacked, tuple(activations[0])
+
+    def shared_or_all(per_replica: tuple):
+        return per_replica[0] if len(set(per_replica)) == 1 else per_replica
+
+    stacked = [shared_or_all(tuple(int(w) for w in widths)) for widths in zip(*nodes)]
+    return stacked, [shared_or_all(tuple(a)) for a in zip(*activations)]

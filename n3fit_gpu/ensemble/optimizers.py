@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+import numpy as np
 from keras import ops
 
 from n3fit_gpu.errors import RunCardError
@@ -182,9 +183,66 @@ OPTIMIZERS: dict[str, type[ReplicaOptimizer]] = {
 }
 
 
-def make_optimizer(name: str, learning_rate, clipnorm=None) -> ReplicaOptimizer:
-    """Build a per-replica optimizer from its NNPDF runcard name (case-insensitive)."""
+class MixedOptimizer(ReplicaOptimizer):
+    """Replicas with different update rules in one model (slots of stacked trials).
+
+    Every rule in ``names`` updates every replica (clipping is done once, per replica, before)
+    and each replica keeps the result of its own rule: a ``where`` on the replica axis, so a
+    replica's parameters and state follow exactly the arithmetic of its rule alone. The other
+    rules' state for that replica is carried but never used. The state is laid out as the
+    engine expects: per variable, the slots of every rule in turn; the globals likewise.
+    """
+
+    def __init__(self, names: Sequence[str], learning_rate, clipnorm=None):
+        super().__init__(learning_rate, clipnorm)
+        rules = [_optimizer_class(name) for name in names]
+        distinct = list(dict.fromkeys(rules))
+        self.parts = [rule(learning_rate) for rule in distinct]
+        self.replicas_of = [np.array([r is rule for r in rules]) for rule in distinct]
+
+    def init_state(self, params: Sequence) -> tuple:
+        states = [part.init_state(params) for part in self.parts]
+        per_var = tuple(tuple(s for st in states for s in st[0][i]) for i in range(len(params)))
+        return per_var, tuple(g for st in states for g in st[1])
+
+    def apply(
+        self, grads: Sequence, params: Sequence, state: tuple, iteration
+    ) -> tuple[list, tuple]:
+        if self.clipnorm is not None:
+            grads = [clip_by_replica_norm(g, self.clipnorm) for g in grads]
+        per_var, globals_ = state
+        new_params, new_slots, new_globals = list(params), [() for _ in params], ()
+        slot, glob = 0, 0
+        for part, replicas in zip(self.parts, self.replicas_of, strict=True):
+            n_globals = len(part.init_globals(params[0].dtype))
+            part_state = (
+                tuple(v[slot : slot + len(part.slots)] for v in per_var),
+                globals_[glob : glob + n_globals],
+            )
+            p_part, (s_part, g_part) = part.apply(grads, params, part_state, iteration)
+            mine = ops.convert_to_tensor(replicas)
+            new_params = [
+                ops.where(_per_replica(mine, p), p_new, p_old)
+                for p, p_new, p_old in zip(params, p_part, new_params, strict=True)
+            ]
+            new_slots = [old + tuple(s) for old, s in zip(new_slots, s_part, strict=True)]
+            new_globals += tuple(g_part)
+            slot, glob = slot + len(part.slots), glob + n_globals
+        return new_params, (tuple(new_slots), new_globals)
+
+
+def _optimizer_class(name: str) -> type[ReplicaOptimizer]:
     by_lower = {k.lower(): v for k, v in OPTIMIZERS.items()}
     if name.lower() not in by_lower:
         raise RunCardError(f"unknown optimizer '{name}'; use one of {', '.join(OPTIMIZERS)}")
-    return by_lower[name.lower()](learning_rate, clipnorm)
+    return by_lower[name.lower()]
+
+
+def make_optimizer(name: str | Sequence[str], learning_rate, clipnorm=None) -> ReplicaOptimizer:
+    """A per-replica optimizer from its NNPDF runcard name (case-insensitive), or from one
+    name per replica (:class:`MixedOptimizer` when they differ)."""
+    if isinstance(name, str):
+        return _optimizer_class(name)(learning_rate, clipnorm)
+    if len({n.lower() for n in name}) == 1:
+        return _optimizer_class(name[0])(learning_rate, clipnorm)
+    return MixedOptimizer(name, learning_rate, clipnorm)

@@ -124,8 +124,8 @@ def train_folds(
     (stacked trials: slot ``(i, r)`` is replica ``r`` of trial ``i``, trained exactly as it
     would be alone, see :func:`n3fit_gpu.fit.make_trainer`); score each trial on the fold.
 
-    The cards must share what :func:`n3fit_gpu.fit.check_slot_cards` requires (optimizer
-    type, depth, activations: see :func:`model_group`).
+    The cards must share what :func:`n3fit_gpu.fit.check_slot_cards` requires (the depth:
+    see :func:`model_group`).
 
     ``on_rung`` (early termination) is asked after every compiled call about the trials still
     training; a trial it stops has all its replicas frozen at their best weights so far, is
@@ -175,10 +175,9 @@ def train_folds(
 
 
 def model_group(card: RunCard) -> tuple:
-    """What trials must share to be stacked in one model: optimizer type, depth, activations.
+    """What trials must share to be stacked in one model: the depth of the network.
 
-    Widths, initializers, learning rates, clip norms, epochs, patience and penalty schedules
-    may differ (:data:`n3fit_gpu.fit.SLOT_KEYS`).
+    Widths, activations, initializers, optimizers, learning rates, clip norms, epochs,
+    patience and penalty schedules may differ (:data:`n3fit_gpu.fit.SLOT_KEYS`).
     """
-    p = card.parameters
-    return (p.optimizer.optimizer_name, len(p.nodes_per_layer), tuple(p.activation_per_layer))
+    return (len(card.parameters.nodes_per_layer),)

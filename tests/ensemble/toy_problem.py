@@ -81,6 +81,8 @@ class ToyTrial:
     lr_scale: float = 1.0
     clip_scale: float = 1.0
     nodes: tuple[int, ...] = (12, 12, 1)
+    optimizer: str | None = None  # None: the trainer's ``optimizer``
+    activation: str = "tanh"  # of the hidden layers
 
 
 def _one_or_all(values: Sequence):
@@ -107,7 +109,7 @@ def trials_trainer(
     idx = [r for _, r in slots]
     nodes, activations = stack_architectures(
         [t.nodes for t, _ in slots],
-        [("tanh",) * (len(t.nodes) - 1) + ("linear",) for t, _ in slots],
+        [(t.activation,) * (len(t.nodes) - 1) + ("linear",) for t, _ in slots],
     )
     model = keras.Sequential(stacked_network(nodes, activations, SEEDS[idx]))
     model.build((N_POINTS, 1))
@@ -128,8 +130,9 @@ def trials_trainer(
 
     lr = np.array([LEARNING_RATES[r] * t.lr_scale for t, r in slots])
     clip = np.array([CLIPNORMS[r] * t.clip_scale for t, r in slots])
+    names = _one_or_all([t.optimizer or optimizer for t, _ in slots])
     opt = make_optimizer(
-        optimizer, ops.convert_to_tensor(lr, dtype=dtype), ops.convert_to_tensor(clip, dtype=dtype)
+        names, ops.convert_to_tensor(lr, dtype=dtype), ops.convert_to_tensor(clip, dtype=dtype)
     )
     settings = TrainingSettings(
         epochs=_one_or_all([t.epochs for t, _ in slots]),

@@ -43,17 +43,20 @@ def test_stacked_pdf_fit_equals_sequential(float64):
             np.testing.assert_allclose(w_stacked[i], w_alone[0], rtol=0, atol=1e-9)
 
 
-def _trial(card, epochs, patience, learning_rate, clipnorm, nodes, positivity):
+def _trial(
+    card, epochs, patience, learning_rate, clipnorm, nodes, positivity, rule="Adam", act="tanh"
+):
     """``card`` with one trial's hyperparameters (acceptance thresholds loose, shared)."""
     p = card.parameters
     optimizer = p.optimizer.model_copy(
-        update={"learning_rate": learning_rate, "clipnorm": clipnorm}
+        update={"learning_rate": learning_rate, "clipnorm": clipnorm, "optimizer_name": rule}
     )
     params = p.model_copy(
         update={
             "epochs": epochs,
             "stopping_patience": patience,
             "nodes_per_layer": nodes,
+            "activation_per_layer": (act,) * (len(nodes) - 1) + ("linear",),
             "optimizer": optimizer,
             "positivity": p.positivity.model_copy(update={"threshold": 1e3, **positivity}),
             "threshold_chi2": 1e3,
@@ -63,34 +66,35 @@ def _trial(card, epochs, patience, learning_rate, clipnorm, nodes, positivity):
 
 
 def test_stacked_trials_equal_each_trial_alone(float64):
-    """Two slots with different optimizer settings, patience, epochs, positivity schedule and
-    hidden widths in one model train as each does alone (slot i: trial i, replica i + 1)."""
+    """Two slots with different optimizers (Adam, Nadam) and settings, activations, patience,
+    epochs, positivity schedule and hidden widths in one model train as each does alone
+    (slot i: trial i, replica i + 1)."""
     card = load_runcard(QUICKSTART)
     trial_a = _trial(card, 60, 0.1, 5e-3, 1.0, (25, 20, 8), {})
-    trial_b = _trial(card, 45, 0.15, 1e-2, 0.5, (12, 30, 8), {"initial": 50.0, "multiplier": 3.0})
+    positivity = {"initial": 50.0, "multiplier": 3.0}
+    trial_b = _trial(card, 45, 0.15, 1e-2, 0.5, (12, 30, 8), positivity, "Nadam", "sigmoid")
     theory = load_theory(card.theory.theoryid)
     data = load_fit_data(trial_a, theory, [1, 2])
     stacked = make_trainer(trial_a, theory, data, slot_cards=[trial_a, trial_b])[1].train()
     for i, trial in enumerate((trial_a, trial_b)):
         alone_data = load_fit_data(trial, theory, [data.replicas[i]])
         alone = make_trainer(trial, theory, alone_data)[1].train()
-        assert stacked.stop_epoch[i] == alone.stop_epoch[0] < trial.parameters.epochs
+        assert stacked.stop_epoch[i] == alone.stop_epoch[0] <= trial.parameters.epochs
         assert stacked.best_epoch[i] == alone.best_epoch[0] >= 0
         np.testing.assert_allclose(stacked.best_validation[i], alone.best_validation[0], rtol=1e-9)
         for w_stacked, w_alone in zip(stacked.weights, alone.weights, strict=True):
             used = tuple(slice(0, n) for n in w_alone.shape[1:])
             np.testing.assert_allclose(w_stacked[i][used], w_alone[0], rtol=0, atol=1e-8)
+    assert stacked.stop_epoch[0] < trial_a.parameters.epochs  # a patience stop is exercised
 
 
 def test_slots_may_differ_only_in_slot_keys():
     card = _trial(load_runcard(QUICKSTART), 60, 0.1, 5e-3, 1.0, (25, 20, 8), {})
-    optimizer = card.parameters.optimizer.model_copy(update={"optimizer_name": "Nadam"})
-    other = card.model_copy(
-        update={"parameters": card.parameters.model_copy(update={"optimizer": optimizer})}
-    )
-    slot = _trial(card, 10, 0.5, 1e-3, None, (5, 9, 8), {"initial": 1.0, "multiplier": 2.0})
+    other = card.model_copy(update={"nnseed": card.nnseed + 1})
+    positivity = {"initial": 1.0, "multiplier": 2.0}
+    slot = _trial(card, 10, 0.5, 1e-3, None, (5, 9, 8), positivity, "Nadam", "sigmoid")
     check_slot_cards(card, [card, slot], 2)
-    with pytest.raises(ValueError, match="slot 1 has parameters.optimizer.optimizer_name"):
+    with pytest.raises(ValueError, match="slot 1 has nnseed"):
         check_slot_cards(card, [card, other], 2)
     with pytest.raises(ValueError, match="1 slot cards for 2 replicas"):
         check_slot_cards(card, [card], 2)
