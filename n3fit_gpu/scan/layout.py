@@ -7,7 +7,9 @@
     tries.jsonl    one hyperopt trial document per finished trial (append-only)
     claims/        trials in progress: <tid>.<generation>.json per claim (workers only)
     workers/       <worker id>.log: the output of each worker of ``hyperscan --workers K``
-    report/        best trials, plots and best_runcard.yml (``hyperscan report``)
+    trials/        <tid>.npz: each trial's out-of-fold predictions (:mod:`.predictions`)
+    report/        best trials, plots, cost.json and best_runcard.yml (``hyperscan report``)
+    ensemble/      selection.json, pareto.png and the refitted set (``hyperscan ensemble``)
 
 Two scans never share a log or claims: each lives in the folder of its runcard's name, and a
 folder refuses a scan with another runcard or seed.

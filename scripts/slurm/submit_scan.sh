@@ -10,7 +10,8 @@
 # -- --gres=gpu:1 --time=12:00:00 --partition=gpu). The report job runs once every worker has
 # ended, whether it succeeded or not. The jobs run in this shell's environment (sbatch's default
 # --export=ALL): run this where `hyperscan` works. Prints the two job ids. Submitting again
-# (more TRIALS, more workers) continues the same scan.
+# (more TRIALS, more workers) continues the same scan. Options for every worker's `hyperscan`
+# go in $HYPERSCAN_OPTIONS, e.g. HYPERSCAN_OPTIONS="--trials-per-model 8".
 set -euo pipefail
 
 die() {
