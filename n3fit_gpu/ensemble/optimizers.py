@@ -72,8 +72,7 @@ class ReplicaOptimizer:
         self, grads: Sequence, params: Sequence, state: tuple, iteration
     ) -> tuple[list, tuple]:
         """One update of every variable. ``iteration`` counts from 0. Returns (params, state)."""
-        if self.clipnorm is not None:
-            grads = [clip_by_replica_norm(g, self.clipnorm) for g in grads]
+        grads = self.clipped(grads)
         per_var, globals_ = state
         globals_ = self.advance_globals(globals_, iteration)
         new_params, new_slots = [], []
@@ -83,6 +82,12 @@ class ReplicaOptimizer:
             new_params.append(p_new)
             new_slots.append(tuple(s_new))
         return new_params, (tuple(new_slots), globals_)
+
+    def clipped(self, grads: Sequence) -> Sequence:
+        """``grads`` with each replica's slice clipped to its ``clipnorm`` (if any)."""
+        if self.clipnorm is None:
+            return grads
+        return [clip_by_replica_norm(g, self.clipnorm) for g in grads]
 
     def advance_globals(self, globals_: tuple, iteration) -> tuple:
         return globals_
@@ -208,8 +213,7 @@ class MixedOptimizer(ReplicaOptimizer):
     def apply(
         self, grads: Sequence, params: Sequence, state: tuple, iteration
     ) -> tuple[list, tuple]:
-        if self.clipnorm is not None:
-            grads = [clip_by_replica_norm(g, self.clipnorm) for g in grads]
+        grads = self.clipped(grads)
         per_var, globals_ = state
         new_params, new_slots, new_globals = list(params), [() for _ in params], ()
         slot, glob = 0, 0

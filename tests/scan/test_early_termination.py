@@ -1,6 +1,10 @@
 """Early termination (successive halving) in a real PDF scan: a trial stopped at a rung
 trained fewer epochs, skipped its later folds, and the log records where it stopped."""
 
+import json
+from pathlib import Path
+
+import jsonschema
 import numpy as np
 import pytest
 
@@ -11,6 +15,8 @@ from n3fit_gpu.scan.folds import ScanProblem, fold_masks
 from n3fit_gpu.scan.run import make_objective
 from n3fit_gpu.search.halving import recorded_rungs
 from tests.config.helpers import SCAN, edit
+
+SCHEMA = Path(__file__).resolve().parents[2] / "n3fit_gpu" / "search" / "trial_document.schema.json"
 
 
 def _point(lr):
@@ -61,5 +67,8 @@ def test_trials_below_the_rung_stop_there(scan_parts, tmp_path):
             assert result.status == "ok" and result.loss == result.fold_losses[0]
             # the record the log keeps says where it stopped
             assert result.to_result_dict()["early_termination"]["stopped_at_epoch"] == 100
+    result_schema = json.loads(SCHEMA.read_text())["properties"]["result"]
+    for result in results:
+        jsonschema.validate(result.to_result_dict(), result_schema)
     docs = [{"result": r.to_result_dict()} for r in results]
     assert sorted(recorded_rungs(docs)[100]) == sorted(values)
