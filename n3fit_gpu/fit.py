@@ -11,8 +11,8 @@ pair: its card is the trial's, its replica index the replica's, and it uses that
 seeds (network, preprocessing, pseudodata, training mask), so slot (k, r) starts from the same
 weights and fits the same pseudodata as replica r of trial k fitted alone, and trains exactly
 as it would alone. Only the :data:`SLOT_KEYS` may differ between slots; widths are padded,
-activations and optimizers chosen per slot (:mod:`n3fit_gpu.ensemble.layers`,
-:class:`~n3fit_gpu.ensemble.optimizers.MixedOptimizer`), so slots must share the depth.
+shallower networks given pass-through layers, activations and optimizers chosen per slot
+(:mod:`n3fit_gpu.ensemble.layers`, :class:`~n3fit_gpu.ensemble.optimizers.MixedOptimizer`).
 """
 
 from __future__ import annotations

@@ -68,10 +68,10 @@ def main() -> None:
               help="Seconds a worker's claim on a trial lasts without a heartbeat (one every "
               "lease/10 s); a dead worker's trial is rerun after it.")  # fmt: skip
 @click.option("--trials-per-model", "-k", type=click.IntRange(min=1), default=1, show_default=True,
-              metavar="K", help="Suggest K trials at a time and train those of the same depth "
-              "stacked in ONE model (K x replicas slots; widths, activations, optimizers, "
-              "learning rates, clipnorm, epochs, patience, initializers may differ). Results "
-              "equal trials run one by one; the device is kept busy.")  # fmt: skip
+              metavar="K", help="Suggest K trials at a time and train them stacked in ONE model "
+              "per fold (K x replicas slots; widths, depths, activations, optimizers, learning "
+              "rates, clipnorm, epochs, patience, initializers may differ). Results equal "
+              "trials run one by one; the device is kept busy.")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @one_line_errors
 def run(runcard, trials, output, seed, backend, theory, workers, worker, worker_id, lease,

@@ -64,7 +64,7 @@ INITIALIZERS = (
 def stacked_kernel(
     name: str | Sequence[str],
     seeds: Sequence[int],
-    layer_key: int,
+    layer_key: int | Sequence[int],
     fan_in: int | Sequence[int],
     fan_out: int | Sequence[int],
 ) -> np.ndarray:
@@ -77,7 +77,8 @@ def stacked_kernel(
     seeds:
         One seed per replica; replica ``r`` depends only on ``seeds[r]`` and ``layer_key``.
     layer_key:
-        Distinguishes the layers of one network.
+        Distinguishes the layers of one network; or one per replica (networks of different
+        depth stacked with pass-through layers, see :mod:`n3fit_gpu.ensemble.layers`).
     fan_in, fan_out:
         The kernel's true shape, or one per replica. Replica ``r``'s block is drawn with its
         own shape (so its numbers and its glorot/he/lecun scale are those of an unpadded
@@ -90,7 +91,8 @@ def stacked_kernel(
     if len(names) != replicas:
         raise ValueError(f"{len(names)} initializer names for {replicas} replicas")
     out = np.zeros((replicas, int(fan_ins.max()), int(fan_outs.max())))
-    for r, (n, s, i, o) in enumerate(zip(names, seeds, fan_ins, fan_outs, strict=True)):
-        rng = np.random.default_rng(np.random.SeedSequence([int(s), layer_key]))
+    keys = np.broadcast_to(np.asarray(layer_key, dtype=int), (replicas,))
+    for r, (n, s, k, i, o) in enumerate(zip(names, seeds, keys, fan_ins, fan_outs, strict=True)):
+        rng = np.random.default_rng(np.random.SeedSequence([int(s), int(k)]))
         out[r, :i, :o] = _draw(n, rng, int(i), int(o))
     return out

@@ -12,8 +12,11 @@ stays zero and its replica's clip norm is unchanged) and never moves. Padded out
 hold ``activation(0)``; the next layer's masked kernel rows ignore them. Layers whose replicas
 all have the same width build no mask and compute exactly as before. Slots may also differ in
 activation: every distinct activation of the layer is applied to every replica and each replica
-keeps its own (a ``where`` on the replica axis). They must share the depth
-(:func:`stack_architectures`).
+keeps its own (a ``where`` on the replica axis). Networks of different depth are stacked by
+giving the shallower ones pass-through layers (activation :data:`PASS_THROUGH`) before their
+output layer: a fixed identity kernel, no bias, nothing trainable, so ``h @ I = h`` exactly and
+the replica computes what its own network does. Each replica's real layers keep the
+initializer keys of its own network (:func:`stack_architectures`, :func:`stacked_network`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import numpy as np
 from keras import ops
 
 from n3fit_gpu.ensemble.initializers import stacked_kernel
+
+PASS_THROUGH = "pass_through"  # a replica's layer that returns its input (depth padding)
 
 
 class FixedValue(keras.initializers.Initializer):
@@ -61,9 +66,11 @@ class StackedDense(keras.layers.Layer):
     seeds:
         One seed per replica; the layer has ``len(seeds)`` replicas.
     layer_key:
-        Index of the layer in its network (decorrelates the layers' initial weights).
+        Index of the layer in its network (decorrelates the layers' initial weights), or one
+        per replica.
     activation:
-        Keras name, or one per replica (see the module docstring).
+        Keras name, or one per replica (see the module docstring); :data:`PASS_THROUGH` for a
+        replica whose layer only passes its input on (its ``units`` equal its input width).
     kernel_initializer:
         Keras name, or one per replica.
     input_units:
@@ -75,8 +82,8 @@ class StackedDense(keras.layers.Layer):
         self,
         units: int | Sequence[int],
         seeds: Sequence[int],
-        layer_key: int,
-        activation: str = "linear",
+        layer_key: int | Sequence[int],
+        activation: str | Sequence[str] = "linear",
         kernel_initializer: str | Sequence[str] = "glorot_normal",
         input_units: Sequence[int] | None = None,
         **kwargs,
@@ -90,14 +97,19 @@ class StackedDense(keras.layers.Layer):
         self.units = int(max(widths))
         self.replica_units = tuple(int(u) for u in replica_units) if replica_units else None
         self.input_units = _per_replica("input_units", input_units, len(self.seeds))
-        self.layer_key = int(layer_key)
+        self.layer_key = _per_replica("layer_key", layer_key, self.replicas) or int(layer_key)
         replica_activations = _per_replica("activation", activation, len(self.seeds))
         self.activation_name = replica_activations or activation
+        self._passing = np.array([a == PASS_THROUGH for a in replica_activations or ()], bool)
         names = list(dict.fromkeys(replica_activations or (activation,)))
         self._activations = tuple(
-            (keras.activations.get(name), np.array([a == name for a in replica_activations or ()]))
+            (
+                keras.activations.get("linear" if name == PASS_THROUGH else name),
+                np.array([a == name for a in replica_activations or ()]),
+            )
             for name in names
         )
+        self._fixed: np.ndarray | None = None
         per_replica_init = _per_replica("kernel_initializer", kernel_initializer, self.replicas)
         self.kernel_initializer = per_replica_init or kernel_initializer
         self._mask: tuple[np.ndarray, np.ndarray] | None = None
@@ -116,10 +128,19 @@ class StackedDense(keras.layers.Layer):
             self.kernel_initializer, self.seeds, self.layer_key, fan_ins, fan_outs
         )
         kernel = np.pad(kernel, ((0, 0), (0, fan_in - kernel.shape[1]), (0, 0)))
-        if set(fan_ins) != {fan_in} or set(fan_outs) != {self.units}:
+        if set(fan_ins) != {fan_in} or set(fan_outs) != {self.units} or self._passing.any():
             rows = np.arange(fan_in)[None, :] < np.asarray(fan_ins)[:, None]  # (R, in)
             cols = np.arange(self.units)[None, :] < np.asarray(fan_outs)[:, None]  # (R, out)
+            cols[self._passing] = False  # nothing of a pass-through replica is trainable
             self._mask = (rows[:, :, None] & cols[:, None, :], cols)
+        if self._passing.any():
+            kernel[self._passing] = 0.0
+            self._fixed = np.zeros_like(kernel)
+            for r in np.flatnonzero(self._passing):
+                if fan_ins[r] != fan_outs[r]:
+                    raise ValueError(f"a pass-through replica needs units == input width; got "
+                                     f"{fan_outs[r]} for {fan_ins[r]} inputs")  # fmt: skip
+                self._fixed[r, : fan_ins[r], : fan_ins[r]] = np.eye(fan_ins[r])
         self.kernel = self.add_weight(
             shape=kernel.shape, initializer=FixedValue(kernel), name="kernel"
         )
@@ -132,7 +153,10 @@ class StackedDense(keras.layers.Layer):
         if self._mask is None:
             return self.kernel, self.bias
         kernel_mask, bias_mask = (ops.convert_to_tensor(m, self.kernel.dtype) for m in self._mask)
-        return self.kernel * kernel_mask, self.bias * bias_mask
+        kernel = self.kernel * kernel_mask
+        if self._fixed is not None:
+            kernel = kernel + ops.convert_to_tensor(self._fixed, self.kernel.dtype)
+        return kernel, self.bias * bias_mask
 
     def call(self, inputs):
         kernel, bias = self.weights_in_use()
@@ -170,7 +194,7 @@ class StackedDense(keras.layers.Layer):
             **super().get_config(),
             "units": listed(self.replica_units) or self.units,
             "seeds": list(self.seeds),
-            "layer_key": self.layer_key,
+            "layer_key": listed(self.layer_key),
             "activation": listed(self.activation_name),
             "kernel_initializer": listed(self.kernel_initializer),
             "input_units": listed(self.input_units),
@@ -220,7 +244,10 @@ def stacked_network(
     """
     dtype = keras.config.floatx()
     layers, previous = [], None
-    for key, (n, act) in enumerate(zip(nodes, activations, strict=True)):
+    real_layers = np.zeros(len(seeds), int)  # per replica: its own layers so far (the key)
+    for index, (n, act) in enumerate(zip(nodes, activations, strict=True)):
+        key = int(real_layers[0]) if len(set(real_layers)) == 1 else tuple(map(int, real_layers))
+        real_layers += [a != PASS_THROUGH for a in np.broadcast_to(np.asarray(act), len(seeds))]
         layers.append(
             layer_class(
                 n,
@@ -229,7 +256,7 @@ def stacked_network(
                 activation=act,
                 kernel_initializer=initializer,
                 input_units=previous,
-                name=f"dense_{key}",
+                name=f"dense_{index}",
                 dtype=dtype,
             )
         )
@@ -245,30 +272,31 @@ def stack_architectures(
     Parameters
     ----------
     nodes:
-        One ``nodes_per_layer`` per replica, e.g. ``[[25, 20, 8], [10, 30, 8]]``.
+        One ``nodes_per_layer`` per replica, e.g. ``[[25, 20, 8], [10, 8]]``.
     activations:
-        One ``activation_per_layer`` per replica.
+        One ``activation_per_layer`` per replica, as long as its ``nodes_per_layer``.
 
     Returns
     -------
     nodes, activations:
         Per layer an int (a name) where every replica has that width (activation), else a
-        tuple with one per replica (``[(25, 10), (20, 30), 8]``).
-
-    Raises
-    ------
-    ValueError
-        if the replicas differ in depth: padding handles widths, not layers.
+        tuple with one per replica (``[(25, 10), (20, 10), 8]``, ``[tanh, (tanh,
+        pass_through), linear]``). A network shallower than the deepest gets pass-through
+        layers of its last hidden width just before its output layer.
     """
-    depths = {len(n) for n in nodes} | {len(a) for a in activations}
-    if len(depths) != 1:
-        raise ValueError(
-            f"stacked replicas must have the same number of layers; got depths {sorted(depths)} "
-            "(group trials of different depth into different models)"
-        )
+    depth = max(len(n) for n in nodes)
+    padded_nodes, padded_acts = [], []
+    for widths, acts in zip(nodes, activations, strict=True):
+        if len(widths) != len(acts):
+            raise ValueError(f"{len(widths)} layers but {len(acts)} activations: {acts}")
+        if len(widths) < 2 and len(widths) < depth:
+            raise ValueError("a network without hidden layers cannot be stacked with deeper ones")
+        extra = depth - len(widths)
+        padded_nodes.append([*widths[:-1], *[widths[-2]] * extra, widths[-1]])
+        padded_acts.append([*acts[:-1], *[PASS_THROUGH] * extra, acts[-1]])
 
     def shared_or_all(per_replica: tuple):
         return per_replica[0] if len(set(per_replica)) == 1 else per_replica
 
-    stacked = [shared_or_all(tuple(int(w) for w in widths)) for widths in zip(*nodes)]
-    return stacked, [shared_or_all(tuple(a)) for a in zip(*activations)]
+    stacked = [shared_or_all(tuple(int(w) for w in ws)) for ws in zip(*padded_nodes)]
+    return stacked, [shared_or_all(tuple(a)) for a in zip(*padded_acts)]

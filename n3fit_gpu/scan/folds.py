@@ -124,8 +124,7 @@ def train_folds(
     (stacked trials: slot ``(i, r)`` is replica ``r`` of trial ``i``, trained exactly as it
     would be alone, see :func:`n3fit_gpu.fit.make_trainer`); score each trial on the fold.
 
-    The cards must share what :func:`n3fit_gpu.fit.check_slot_cards` requires (the depth:
-    see :func:`model_group`).
+    The cards may differ only in :data:`n3fit_gpu.fit.SLOT_KEYS` (what a scan varies).
 
     ``on_rung`` (early termination) is asked after every compiled call about the trials still
     training; a trial it stops has all its replicas frozen at their best weights so far, is
@@ -172,12 +171,3 @@ def train_folds(
             )
         )
     return results
-
-
-def model_group(card: RunCard) -> tuple:
-    """What trials must share to be stacked in one model: the depth of the network.
-
-    Widths, activations, initializers, optimizers, learning rates, clip norms, epochs,
-    patience and penalty schedules may differ (:data:`n3fit_gpu.fit.SLOT_KEYS`).
-    """
-    return (len(card.parameters.nodes_per_layer),)

@@ -19,7 +19,7 @@ from n3fit_gpu.config.schema import RunCard
 from n3fit_gpu.ensemble.backend import set_precision
 from n3fit_gpu.physics.fit_data import load_fit_data
 from n3fit_gpu.physics.theory import load_theory
-from n3fit_gpu.scan.folds import ScanProblem, fold_masks, model_group, train_folds
+from n3fit_gpu.scan.folds import ScanProblem, fold_masks, train_folds
 from n3fit_gpu.scan.layout import CLAIMS_NAME, LOG_NAME, prepare_scan_folder
 from n3fit_gpu.scan.predictions import save_trial_predictions
 from n3fit_gpu.scan.space import apply_point, check_scannable, scan_sampler, scan_space
@@ -42,14 +42,6 @@ def kfold_settings(card: RunCard) -> KFoldSettings:
     )
 
 
-def _groups(cards: list[RunCard]) -> list[list[int]]:
-    """Indices of the cards that can share one model, groups in order of first appearance."""
-    groups: dict[tuple, list[int]] = {}
-    for i, card in enumerate(cards):
-        groups.setdefault(model_group(card), []).append(i)
-    return list(groups.values())
-
-
 def halving_settings(card: RunCard) -> HalvingSettings | None:
     """``hyperscan_config.early_termination`` (None: every trial trains in full)."""
     block = card.hyperscan_config.early_termination if card.hyperscan_config else None
@@ -58,9 +50,9 @@ def halving_settings(card: RunCard) -> HalvingSettings | None:
     return HalvingSettings(block.min_epochs, block.eta, block.bootstrap, block.statistic)
 
 
-def _trainer_of(cards: list[RunCard], members: list[int], problem: ScanProblem, rungs):
-    """``(fold, alive) -> fold results``: the still-running trials of ``cards`` (batch indices
-    ``members``) stacked; with ``rungs`` (:class:`Rungs`), early termination in fold 0."""
+def _trainer_of(cards: list[RunCard], problem: ScanProblem, rungs):
+    """``(fold, alive) -> fold results``: the still-running trials of ``cards`` stacked; with
+    ``rungs`` (:class:`Rungs`), early termination in fold 0."""
 
     def train(fold: int, alive: list[int]):
         hook = None
@@ -69,7 +61,7 @@ def _trainer_of(cards: list[RunCard], members: list[int], problem: ScanProblem, 
             def hook(epoch, step, trials, values):
                 if not rungs.is_rung(epoch, step):
                     return None
-                return rungs.decide(epoch, [members[alive[t]] for t in trials], values)
+                return rungs.decide(epoch, [alive[t] for t in trials], values)
 
         return train_folds([cards[i] for i in alive], problem, fold, hook)
 
@@ -79,13 +71,12 @@ def _trainer_of(cards: list[RunCard], members: list[int], problem: ScanProblem, 
 def make_objective(
     card: RunCard, problem: ScanProblem, root: Path, show_progress: bool, trials_per_model: int = 1
 ) -> TrialBatch:
-    """The k-fold fits of up to ``trials_per_model`` trials at a time.
-
-    Trials that can share a model (:func:`~n3fit_gpu.scan.folds.model_group`) are trained
-    stacked, one model per fold; the others in models of their own. With
-    ``early_termination``, fold 0 stops trials at rungs (:mod:`n3fit_gpu.search.halving`),
-    judged against the rungs the log recorded and the batch's other trials. Each trial's
-    out-of-fold predictions are saved (:mod:`n3fit_gpu.scan.predictions`) before it is logged.
+    """The k-fold fits of up to ``trials_per_model`` trials at a time, stacked in one model
+    per fold (whatever their widths, depths, activations and optimizers: slot keys, see
+    :func:`n3fit_gpu.fit.make_trainer`). With ``early_termination``, fold 0 stops trials at
+    rungs (:mod:`n3fit_gpu.search.halving`), judged against the rungs the log recorded and the
+    batch's other trials. Each trial's out-of-fold predictions are saved
+    (:mod:`n3fit_gpu.scan.predictions`) before it is logged.
     """
     settings = kfold_settings(card)
     halving = halving_settings(card)
@@ -94,14 +85,11 @@ def make_objective(
 
     def run(trials: list[tuple[int, dict]]) -> list[TrialResult]:
         cards = [apply_point(card, point) for _, point in trials]
-        groups = _groups(cards)
         rungs = None
         if halving is not None:
             statistic = halving.statistic or settings.replica_statistic
             rungs = Rungs(halving, statistic, recorded_rungs(log.read()), len(trials))
-        results: dict[int, TrialResult] = {}
-        total = n_folds * len(groups)
-        with tqdm(total=total, desc="folds", leave=False, disable=not show_progress) as bar:
+        with tqdm(total=n_folds, desc="folds", leave=False, disable=not show_progress) as bar:
 
             def on_fold(fold: int, losses: list[float]) -> None:
                 bar.update(1)
@@ -109,16 +97,14 @@ def make_objective(
                     f"fold {fold + 1} losses {', '.join(f'{x:.3g}' for x in losses)}"
                 )
 
-            for members in groups:
-                train = _trainer_of([cards[i] for i in members], members, problem, rungs)
-                outcome = run_folds_together(train, len(members), n_folds, settings, on_fold)
-                results.update(zip(members, outcome, strict=True))
+            train = _trainer_of(cards, problem, rungs)
+            results = run_folds_together(train, len(cards), n_folds, settings, on_fold)
         if rungs is not None:
-            results = {i: replace(r, early_termination=rungs.record(i)) for i, r in results.items()}
-        for i, (tid, _) in enumerate(trials):
-            folds = [(f.arrays["points"], f.arrays["predictions"]) for f in results[i].folds]
+            results = [replace(r, early_termination=rungs.record(i)) for i, r in enumerate(results)]
+        for (tid, _), result in zip(trials, results, strict=True):
+            folds = [(f.arrays["points"], f.arrays["predictions"]) for f in result.folds]
             save_trial_predictions(root, tid, problem.data.replicas, folds)
-        return [results[i] for i in range(len(trials))]
+        return results
 
     return TrialBatch(run, trials_per_model)
 
