@@ -14,6 +14,15 @@ systematics), Woodbury gives it exactly::
 
 which costs ``O(R n k)`` per epoch and ``R k²`` memory, instead of ``R n²`` for dense
 per-replica inverses (1,000 replicas × 1,250 points: 6 GB dense vs ~0.2 GB here).
+
+Systematic blocks. Correlated systematics belong to one experiment, so ``A`` is block diagonal:
+its columns fall into groups whose rows do not overlap (:func:`systematic_blocks`; quickstart:
+3 blocks with 31 columns over BCDMS/NMC's 658 points, one with 169 over HERA's 575). ``M_r`` is
+then exactly block diagonal too, and ``z`` and ``zᵀ M z`` are computed block by block: 2.4×
+fewer multiplications for ``z`` and 30% less memory for ``M`` than dense (all-zero columns
+dropped). ``zᵀ M z`` reads ``M`` once per epoch: its gradient ``2 M z`` reuses the forward ``M z``
+(:func:`_quadratic_form`), where autodiff would read the ``(R, k, k)`` inverses again for
+``Mᵀ z`` (at R=100 each read of the 16 MB of inverses took ~2 ms of a ~26 ms epoch).
 """
 
 from __future__ import annotations
@@ -51,23 +60,105 @@ def woodbury_inverses(
 
 
 @dataclass(frozen=True)
+class SystematicBlock:
+    """Data points ``start:stop`` and the columns of ``A`` that are non-zero only there."""
+
+    start: int
+    stop: int
+    columns: np.ndarray  # (k_b,) int
+
+
+def systematic_blocks(sys: np.ndarray) -> tuple[SystematicBlock, ...]:
+    """Split ``A`` ``(n, k)`` into blocks of contiguous rows sharing no column.
+
+    Each non-zero column spans the rows from its first to its last non-zero entry; overlapping
+    spans are merged. All-zero columns belong to no block (they add nothing to χ²).
+    """
+    nonzero = sys != 0
+    used = np.flatnonzero(nonzero.any(axis=0))
+    first = nonzero[:, used].argmax(axis=0)
+    last = sys.shape[0] - 1 - nonzero[::-1, used].argmax(axis=0)
+    blocks: list[list] = []
+    for c in np.argsort(first, kind="stable"):
+        if blocks and first[c] <= blocks[-1][1]:
+            blocks[-1][1] = max(blocks[-1][1], last[c])
+            blocks[-1][2].append(used[c])
+        else:
+            blocks.append([first[c], last[c], [used[c]]])
+    return tuple(SystematicBlock(int(a), int(b) + 1, np.sort(cols)) for a, b, cols in blocks)
+
+
+@dataclass(frozen=True)
 class Chi2Terms:
-    """Constants of one masked χ² (NumPy; converted to tensors by :class:`PDFLoss`)."""
+    """Constants of one masked χ² (NumPy; converted to tensors by :class:`PDFLoss`).
+
+    ``inverses[b]`` is ``M_r`` of block ``blocks[b]`` alone: ``M_r`` is block diagonal.
+    """
 
     mask: np.ndarray  # (R, n) float 0/1
-    inverses: np.ndarray  # (R, k, k)
+    blocks: tuple[SystematicBlock, ...]
+    inverses: tuple[np.ndarray, ...]  # (R, k_b, k_b) per block, symmetric
 
     @classmethod
     def build(cls, diag: np.ndarray, sys: np.ndarray, mask: np.ndarray) -> Chi2Terms:
         mask = mask.astype(float)
-        return cls(mask=mask, inverses=woodbury_inverses(diag, sys, mask))
+        blocks = systematic_blocks(sys)
+        inverses = []
+        for b in blocks:
+            rows = slice(b.start, b.stop)
+            m = woodbury_inverses(diag[rows], sys[rows][:, b.columns], mask[:, rows])
+            inverses.append(0.5 * (m + np.swapaxes(m, 1, 2)))  # exactly symmetric
+        return cls(mask=mask, blocks=blocks, inverses=tuple(inverses))
+
+
+def _quadratic_form(z, inverses):
+    """``zᵀ M z`` per replica for symmetric ``M`` ``(R, k, k)``, reading ``M`` once.
+
+    The value is ``q = z·(M z)`` (``2q - q`` is exactly ``q`` in floating point); the gradient
+    is ``2 M z`` from the forward's ``M z``, where autodiff would compute ``Mᵀ z`` anew.
+    """
+    mz = ops.stop_gradient(ops.einsum("rkl,rl->rk", inverses, z))
+    q = ops.sum(z * mz, axis=1)
+    return 2.0 * q - ops.stop_gradient(q)
 
 
 def masked_chi2(residual, mask, inverses, inv_diag, sys):
-    """χ² per replica of ``residual`` ``(R, n)`` on the points where ``mask`` is 1."""
+    """χ² per replica of ``residual`` ``(R, n)`` on the points where ``mask`` is 1.
+
+    ``inverses`` ``(R, k, k)`` must be symmetric (see :func:`_quadratic_form`).
+    """
     weighted = mask * residual * inv_diag
     z = ops.einsum("rn,nk->rk", weighted, sys)
-    return ops.sum(weighted * residual, axis=1) - ops.einsum("rk,rkl,rl->r", z, inverses, z)
+    return ops.sum(weighted * residual, axis=1) - _quadratic_form(z, inverses)
+
+
+class BlockedChi2:
+    """:func:`masked_chi2` of one :class:`Chi2Terms` with ``A`` split into its blocks.
+
+    ``weighted`` ``(R, n)`` is split at the blocks' edges (whose gradient is a concatenation,
+    cheaper than the padded sum of slices); block ``b`` multiplies its piece by its
+    ``(n_b, k_b)`` columns of ``A`` and contracts with its ``(R, k_b, k_b)`` inverses.
+    """
+
+    def __init__(self, terms: Chi2Terms, cov_diag: np.ndarray, cov_sys: np.ndarray, convert):
+        n = cov_diag.shape[0]
+        edges = sorted({0, n} | {e for b in terms.blocks for e in (b.start, b.stop)})
+        self.split_at = edges[1:-1]
+        self.mask, self.inv_diag = convert(terms.mask), convert(1.0 / cov_diag)
+        self.blocks = [
+            (edges.index(b.start), convert(cov_sys[b.start : b.stop][:, b.columns]), convert(m))
+            for b, m in zip(terms.blocks, terms.inverses, strict=True)
+        ]
+
+    def __call__(self, residual):
+        """χ² per replica ``(R,)`` of ``residual`` ``(R, n)``."""
+        weighted = self.mask * residual * self.inv_diag
+        chi2 = ops.sum(weighted * residual, axis=1)
+        pieces = ops.split(weighted, self.split_at, axis=1) if self.split_at else [weighted]
+        for piece, sys, inverses in self.blocks:
+            z = ops.einsum("rn,nk->rk", pieces[piece], sys)
+            chi2 = chi2 - _quadratic_form(z, inverses)
+        return chi2
 
 
 @dataclass(frozen=True)
@@ -192,9 +283,8 @@ class PDFLoss:
         self.numerator, self.denominator = c(t.numerator, "int32"), c(t.denominator, "int32")
         self.is_ratio = c(t.is_ratio, "bool")
         self.pseudodata = c(t.pseudodata)
-        self.inv_diag, self.sys = c(1.0 / t.cov_diag), c(t.cov_sys)
-        self.tr_mask, self.tr_inv = c(t.training.mask), c(t.training.inverses)
-        self.vl_mask, self.vl_inv = c(t.validation.mask), c(t.validation.inverses)
+        self.chi2_tr = BlockedChi2(t.training, t.cov_diag, t.cov_sys, c)
+        self.chi2_vl = BlockedChi2(t.validation, t.cov_diag, t.cov_sys, c)
         self.n_tr = c(np.maximum(t.training.mask.sum(axis=1), 1))
         n_vl = t.validation.mask.sum(axis=1)
         self.has_vl = c(n_vl > 0, "bool")
@@ -217,8 +307,7 @@ class PDFLoss:
     def __call__(self, xf, epoch) -> Losses:
         pred, rows = self.predictions(xf)
         residual = pred - self.pseudodata
-        chi2_tr = masked_chi2(residual, self.tr_mask, self.tr_inv, self.inv_diag, self.sys)
-        chi2_vl = masked_chi2(residual, self.vl_mask, self.vl_inv, self.inv_diag, self.sys)
+        chi2_tr, chi2_vl = self.chi2_tr(residual), self.chi2_vl(residual)
         tr_norm = chi2_tr / self.n_tr
         validation = ops.where(self.has_vl, chi2_vl / self.n_vl, tr_norm)
 
