@@ -1,8 +1,8 @@
 """The PDF fit's per-replica losses: FK convolution, χ², positivity and integrability.
 
-All FK rows of the fit (data, ratio denominators, positivity, integrability) are stacked into
-one ``(rows, 9, nx)`` tensor, so one einsum ``"nbx,rxb->rn"`` gives every prediction of every
-replica per epoch.
+All FK rows the loss uses are laid out as ``[data numerators | denominators of the ratio points |
+positivity | integrability]`` and convolved in one pass (:class:`~.convolution.FKConvolution`),
+so predictions and constraints are slices of its output, with no gather.
 
 χ² on each replica's own training subset. Replica ``r`` has its own training mask ``m_r``, so
 the inverse of the covariance restricted to its training points differs per replica. With the
@@ -34,6 +34,7 @@ import numpy as np
 from keras import ops
 
 from n3fit_gpu.ensemble.engine import Losses
+from n3fit_gpu.physics.convolution import FKConvolution
 
 
 def woodbury_inverses(
@@ -260,6 +261,12 @@ class PenaltySchedule:
         return ops.minimum(value, ops.cast(maxlambda, dtype))
 
 
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` of every maximal run of true entries of ``flags``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 class PDFLoss:
     """``loss(xf, epoch) -> Losses`` for the stacked PDF model's output ``xf`` ``(R, nx, 9)``.
 
@@ -279,9 +286,11 @@ class PDFLoss:
         dtype: str,
     ):
         c = lambda a, dt=dtype: ops.convert_to_tensor(np.asarray(a), dtype=dt)  # noqa: E731
-        self.fk = c(t.fk)
-        self.numerator, self.denominator = c(t.numerator, "int32"), c(t.denominator, "int32")
-        self.is_ratio = c(t.is_ratio, "bool")
+        ratio = np.asarray(t.is_ratio, bool)
+        self.n_data, self.n_pos = len(t.numerator), len(t.pos_rows)
+        used = np.concatenate([t.numerator, t.denominator[ratio], t.pos_rows, t.integ_rows])
+        self.convolution = FKConvolution(t.fk[used], c)
+        self.ratio_runs = _runs(ratio)
         self.pseudodata = c(t.pseudodata)
         self.chi2_tr = BlockedChi2(t.training, t.cov_diag, t.cov_sys, c)
         self.chi2_vl = BlockedChi2(t.validation, t.cov_diag, t.cov_sys, c)
@@ -289,7 +298,6 @@ class PDFLoss:
         n_vl = t.validation.mask.sum(axis=1)
         self.has_vl = c(n_vl > 0, "bool")
         self.n_vl = c(np.maximum(n_vl, 1))
-        self.pos_rows, self.integ_rows = c(t.pos_rows, "int32"), c(t.integ_rows, "int32")
         self.pos_onehot = c(np.eye(len(t.pos_maxlambda))[t.pos_group].T)  # (obs, p)
         self.integ_onehot = c(np.eye(len(t.integ_maxlambda))[t.integ_group].T)
         self.pos_maxlambda, self.integ_maxlambda = t.pos_maxlambda, t.integ_maxlambda
@@ -298,14 +306,20 @@ class PDFLoss:
         self.dtype = dtype
 
     def predictions(self, xf):
-        """Data predictions ``(R, n)`` and all FK rows ``(R, rows)``."""
-        rows = ops.einsum("nbx,rxb->rn", self.fk, xf)
-        num = ops.take(rows, self.numerator, axis=1)
-        den = ops.take(rows, self.denominator, axis=1)
-        return ops.where(self.is_ratio, num / ops.where(self.is_ratio, den, 1.0), num), rows
+        """Data predictions ``(R, n)``, positivity ``(R, p)`` and integrability ``(R, q)`` rows."""
+        rows = self.convolution(xf)
+        n, n_pos = self.n_data, self.n_pos
+        num, den = rows[:, :n], rows[:, n:]
+        pieces, done, used = [], 0, 0
+        for start, stop in self.ratio_runs:
+            pieces += [num[:, done:start], num[:, start:stop] / den[:, used : used + stop - start]]
+            done, used = stop, used + stop - start
+        pred = ops.concatenate(pieces + [num[:, done:]], axis=1) if pieces else num
+        constraints = rows[:, n + used :]
+        return pred, constraints[:, :n_pos], constraints[:, n_pos:]
 
     def __call__(self, xf, epoch) -> Losses:
-        pred, rows = self.predictions(xf)
+        pred, pos_rows, integ_rows = self.predictions(xf)
         residual = pred - self.pseudodata
         chi2_tr, chi2_vl = self.chi2_tr(residual), self.chi2_vl(residual)
         tr_norm = chi2_tr / self.n_tr
@@ -314,13 +328,13 @@ class PDFLoss:
         objective = chi2_tr
         acceptable = validation < self.threshold_chi2
         if self.pos_maxlambda.size:
-            pos = ops.elu(-ops.take(rows, self.pos_rows, axis=1), alpha=1e-7)
+            pos = ops.elu(-pos_rows, alpha=1e-7)
             per_obs = ops.einsum("rp,op->ro", pos, self.pos_onehot)
             lam = self.positivity.lambdas(epoch, self.pos_maxlambda, self.dtype)
             objective = objective + ops.sum(per_obs * lam, axis=1)
             acceptable = ops.logical_and(acceptable, ops.all(per_obs < self.pos_threshold, axis=1))
         if self.integ_maxlambda.size:
-            integ = ops.square(ops.take(rows, self.integ_rows, axis=1))
+            integ = ops.square(integ_rows)
             per_obs = ops.einsum("rp,op->ro", integ, self.integ_onehot)
             lam = self.integrability.lambdas(epoch, self.integ_maxlambda, self.dtype)
             objective = objective + ops.sum(per_obs * lam, axis=1)
