@@ -121,9 +121,12 @@ def test_trials_stack_when_they_differ_only_in_slot_keys(card):
                            "optimizer": {**adam, "learning_rate": 0.003}})  # fmt: skip
     nadam = apply_point(card, {**point, "optimizer": {**adam, "optimizer_name": "Nadam"}})
     sigmoid = apply_point(card, {**point, "optimizer": adam, "activation": "sigmoid"})
-    slots = [(1, a, 1), (2, nadam, 1), (3, b, 2), (4, sigmoid, 1), (5, a, 2)]
+    shallow = apply_point(card, {"layers": {"n_layers": 2, "units_1": 7}, "optimizer": adam})
+    other_data = a.model_copy(update={"mcseed": a.mcseed + 1})  # not a slot key
+    slots = [(1, a, 1), (2, nadam, 1), (3, b, 2), (4, sigmoid, 1), (5, a, 2), (6, other_data, 1),
+             (7, shallow, 2)]  # fmt: skip
     groups = stack_groups(slots)
-    assert [[number for number, _, _ in group] for group in groups] == [[1, 3, 5], [2], [4]]
+    assert [[number for number, _, _ in group] for group in groups] == [[1, 2, 3, 4, 5, 7], [6]]
 
 
 def hyperscan(*args) -> tuple[int, str]:
