@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from n3fit_gpu.atomic import atomic_savez, atomic_write_text
 from n3fit_gpu.ensemble.backend import set_precision
 from n3fit_gpu.ensemble.engine import EnsembleTrainer, Progress, TrainingResult, TrainingSettings
-from n3fit_gpu.ensemble.layers import stack_architectures
+from n3fit_gpu.ensemble.layers import one_or_all, stack_architectures
 from n3fit_gpu.ensemble.optimizers import make_optimizer
 from n3fit_gpu.errors import FitInterrupted, OutputError, TrainingError
 from n3fit_gpu.outputs.ensemble_report import write_ensemble_outputs
@@ -111,12 +111,6 @@ def check_slot_cards(card, slot_cards: Sequence, replicas: int) -> None:
                 )
 
 
-def _one_or_all(values: Sequence):
-    """The common value when every slot has it (the scalar fast paths), else a tuple."""
-    values = tuple(values)
-    return values[0] if len(set(values)) == 1 else values
-
-
 def build_model(
     card, theory: Theory, replicas: Sequence[int], slot_cards: Sequence | None = None, **options
 ) -> StackedPDF:
@@ -139,7 +133,7 @@ def build_model(
         seeds=replica_seeds(card.nnseed, replicas),
         nodes=nodes,
         activations=activations,
-        initializer=_one_or_all(c.parameters.initializer for c in cards),
+        initializer=one_or_all(c.parameters.initializer for c in cards),
         basis=basis,
         fk_basis=theory.basis,
         sum_rules=card.fitting.sum_rules,
@@ -153,9 +147,9 @@ def build_model(
 def _schedule(cards: Sequence, kind: str) -> PenaltySchedule:
     settings = [getattr(c.parameters, kind) for c in cards]
     return PenaltySchedule(
-        _one_or_all(s.initial for s in settings),
-        _one_or_all(s.multiplier for s in settings),
-        _one_or_all(c.parameters.epochs for c in cards),
+        one_or_all(s.initial for s in settings),
+        one_or_all(s.multiplier for s in settings),
+        one_or_all(c.parameters.epochs for c in cards),
     )
 
 
@@ -167,7 +161,7 @@ def _optimizer(cards: Sequence, dtype: str):
     if any(o.clipnorm is not None for o in opt):
         norms = [np.inf if o.clipnorm is None else o.clipnorm for o in opt]
         clip = ops.convert_to_tensor(np.array(norms), dtype=dtype)
-    return make_optimizer(_one_or_all(o.optimizer_name for o in opt), lr, clip)
+    return make_optimizer(one_or_all(o.optimizer_name for o in opt), lr, clip)
 
 
 def make_trainer(
@@ -205,10 +199,10 @@ def make_trainer(
         threshold_chi2=p.threshold_chi2,
         dtype=floatx,
     )
-    epochs = _one_or_all(c.parameters.epochs for c in cards)
+    epochs = one_or_all(c.parameters.epochs for c in cards)
     settings = TrainingSettings(
         epochs=epochs,
-        patience=_one_or_all(
+        patience=one_or_all(
             max(1, int(c.parameters.stopping_patience * c.parameters.epochs)) for c in cards
         ),
         optimizer=_optimizer(cards, floatx),

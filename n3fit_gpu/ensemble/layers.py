@@ -21,7 +21,7 @@ initializer keys of its own network (:func:`stack_architectures`, :func:`stacked
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import keras
 import numpy as np
@@ -42,6 +42,13 @@ class FixedValue(keras.initializers.Initializer):
         if tuple(shape) != self.value.shape:
             raise ValueError(f"initial value has shape {self.value.shape}, expected {tuple(shape)}")
         return ops.convert_to_tensor(self.value, dtype=dtype)
+
+
+def one_or_all(values: Iterable):
+    """The common value when every replica (slot) has it, else a tuple of all of them; the
+    scalar form keeps the scalar fast paths of layers, optimizers and the engine."""
+    values = tuple(values)
+    return values[0] if len(set(values)) == 1 else values
 
 
 def _per_replica(name: str, value, replicas: int) -> tuple | None:
@@ -294,9 +301,5 @@ def stack_architectures(
         extra = depth - len(widths)
         padded_nodes.append([*widths[:-1], *[widths[-2]] * extra, widths[-1]])
         padded_acts.append([*acts[:-1], *[PASS_THROUGH] * extra, acts[-1]])
-
-    def shared_or_all(per_replica: tuple):
-        return per_replica[0] if len(set(per_replica)) == 1 else per_replica
-
-    stacked = [shared_or_all(tuple(int(w) for w in ws)) for ws in zip(*padded_nodes)]
-    return stacked, [shared_or_all(tuple(a)) for a in zip(*padded_acts)]
+    stacked = [one_or_all(int(w) for w in widths) for widths in zip(*padded_nodes)]
+    return stacked, [one_or_all(acts) for acts in zip(*padded_acts)]

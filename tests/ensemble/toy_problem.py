@@ -19,7 +19,7 @@ from n3fit_gpu.ensemble.engine import (
     TrainingResult,
     TrainingSettings,
 )
-from n3fit_gpu.ensemble.layers import stack_architectures, stacked_network
+from n3fit_gpu.ensemble.layers import one_or_all, stack_architectures, stacked_network
 from n3fit_gpu.ensemble.optimizers import make_optimizer
 
 N_POINTS = 48
@@ -85,11 +85,6 @@ class ToyTrial:
     activation: str = "tanh"  # of the hidden layers
 
 
-def _one_or_all(values: Sequence):
-    """The common value if every slot has it (the engine's scalar path), else all of them."""
-    return values[0] if len(set(values)) == 1 else list(values)
-
-
 def trials_trainer(
     trials: Sequence[ToyTrial],
     replicas: Sequence[int],
@@ -130,13 +125,13 @@ def trials_trainer(
 
     lr = np.array([LEARNING_RATES[r] * t.lr_scale for t, r in slots])
     clip = np.array([CLIPNORMS[r] * t.clip_scale for t, r in slots])
-    names = _one_or_all([t.optimizer or optimizer for t, _ in slots])
+    names = one_or_all([t.optimizer or optimizer for t, _ in slots])
     opt = make_optimizer(
         names, ops.convert_to_tensor(lr, dtype=dtype), ops.convert_to_tensor(clip, dtype=dtype)
     )
     settings = TrainingSettings(
-        epochs=_one_or_all([t.epochs for t, _ in slots]),
-        patience=_one_or_all([t.patience for t, _ in slots]),
+        epochs=one_or_all([t.epochs for t, _ in slots]),
+        patience=one_or_all([t.patience for t, _ in slots]),
         optimizer=opt,
         epochs_per_call=epochs_per_call,
         jit_compile=jit_compile,
