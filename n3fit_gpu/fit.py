@@ -208,9 +208,8 @@ def make_trainer(
         optimizer=_optimizer(cards, floatx),
         epochs_per_call=min(100, int(np.max(epochs))),
     )
-    trainer = EnsembleTrainer(
-        model, ops.convert_to_tensor(theory.xgrid, dtype=floatx), loss, settings
-    )
+    xgrid = ops.convert_to_tensor(theory.xgrid, dtype=floatx)
+    trainer = EnsembleTrainer(model, xgrid, loss, settings, constants=loss.constants)
     return model, trainer
 
 

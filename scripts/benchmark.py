@@ -8,13 +8,17 @@ configuration):
 - ``sequential``: the same code fitting one replica at a time (its rate is the R=1 rate:
   R fits of one replica take R times as long);
 - ``separate``: R separate per-replica networks in one model (NNPDF's current architecture),
-  one matmul per replica (:class:`n3fit_gpu.ensemble.layers.UnrolledDense`).
+  one matmul per replica (:class:`n3fit_gpu.ensemble.layers.UnrolledDense`);
+- ``n3fit`` (with ``--n3fit-python``): NNPDF's own n3fit trained on the same problem, by
+  ``scripts/n3fit_reference.py`` in the virtualenv whose Python is given (see its docstring
+  for the two install commands), for R up to ``--n3fit-max``.
 
 Timings exclude compilation: each configuration trains once to compile, then is timed on a
 second run of ``--epochs`` epochs (stopping disabled). Prints a table and writes JSON.
 
     python scripts/benchmark.py                              # R = 1, 10, 100, 1000
     python scripts/benchmark.py --replicas 1 10 --epochs 200 --backends jax
+    python scripts/benchmark.py --n3fit-python /tmp/n3fit-venv/bin/python   # + NNPDF's n3fit
     KERAS_BACKEND=jax python scripts/benchmark.py --backends jax   # on a GPU machine
 """
 
@@ -28,10 +32,12 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "runcards" / "quickstart.yml"
+N3FIT_REFERENCE = Path(__file__).resolve().parent / "n3fit_reference.py"
 
 
 def worker(args: argparse.Namespace) -> dict:
@@ -109,6 +115,26 @@ def run_one(backend: str, mode: str, replicas: int, args: argparse.Namespace) ->
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def run_n3fit(replicas: int, args: argparse.Namespace) -> dict:
+    """NNPDF's n3fit on the same problem: export it here, time it in the n3fit virtualenv."""
+    row = {"backend": "tensorflow", "mode": "n3fit", "replicas": replicas}
+    with tempfile.TemporaryDirectory() as tmp:
+        problem = Path(tmp) / "problem.npz"
+        steps = [
+            [sys.executable, str(N3FIT_REFERENCE), "export", "--runcard", str(args.runcard)]
+            + ["--replicas", str(replicas), "--out", str(problem)],
+            [str(args.n3fit_python), str(N3FIT_REFERENCE), "time", str(problem)]
+            + ["--epochs", str(args.epochs)],
+        ]
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
+        for cmd in steps:
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            if proc.returncode != 0:
+                tail = proc.stderr.strip().splitlines()[-1:] or ["?"]
+                return {**row, "error": tail[0]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -120,6 +146,13 @@ def main() -> None:
     parser.add_argument("--runcard", type=Path, default=QUICKSTART)
     parser.add_argument("--theory", type=Path, help="theory folder instead of the runcard's id")
     parser.add_argument("--json", type=Path, default=Path("benchmark.json"))
+    parser.add_argument(
+        "--n3fit-python",
+        type=Path,
+        help="Python of a virtualenv with NNPDF's n3fit (pip install nnpdf lhapdf-management): "
+        "also time n3fit on the same problem",
+    )
+    parser.add_argument("--n3fit-max", type=int, default=100, help="largest R for n3fit")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="stacked", help=argparse.SUPPRESS)
@@ -139,6 +172,10 @@ def main() -> None:
             for mode in modes:
                 rows.append(run_one(backend, mode, r, args))
                 print(_table([rows[-1]], []).splitlines()[1], flush=True)
+    if args.n3fit_python:
+        for r in (r for r in args.replicas if r <= args.n3fit_max):
+            rows.append(run_n3fit(r, args))
+            print(_table([rows[-1]], []).splitlines()[1], flush=True)
     report = {
         "rows": rows,
         "ratios": _ratios(rows),
@@ -151,19 +188,24 @@ def main() -> None:
 
 
 def _ratios(rows: list[dict]) -> list[dict]:
-    """stacked/sequential (= stacked R / stacked R=1) and stacked/separate, per backend and R."""
+    """Per backend and R: stacked/sequential (= stacked R / stacked R=1), stacked/separate
+    and stacked/n3fit (n3fit at the same R, whatever backend ours ran on)."""
     ok = [r for r in rows if "error" not in r]
     rate = {(r["backend"], r["mode"], r["replicas"]): r["replica_epochs_per_s"] for r in ok}
+    n3fit = {n: v for (_, mode, n), v in rate.items() if mode == "n3fit"}
     out = []
     for (backend, mode, n), value in rate.items():
-        if mode != "stacked" or n == 1:
+        if mode != "stacked":
             continue
         entry = {"backend": backend, "replicas": n}
-        if (backend, "stacked", 1) in rate:
+        if n > 1 and (backend, "stacked", 1) in rate:
             entry["stacked_over_sequential"] = value / rate[(backend, "stacked", 1)]
         if (backend, "separate", n) in rate:
             entry["stacked_over_separate"] = value / rate[(backend, "separate", n)]
-        out.append(entry)
+        if n in n3fit:
+            entry["stacked_over_n3fit"] = value / n3fit[n]
+        if len(entry) > 2:
+            out.append(entry)
     return out
 
 

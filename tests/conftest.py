@@ -1,4 +1,5 @@
-"""Test-wide settings: the Keras backend comes from $KERAS_BACKEND (TensorFlow by default);
+"""Test-wide settings: the Keras backend comes from $KERAS_BACKEND (TensorFlow by default),
+chosen as the CLI chooses it (on JAX: one CPU device per core, replicas split across them);
 numba (eko, in the theory tests) caches to the builder's own folder."""
 
 import importlib.util
@@ -16,10 +17,12 @@ _builder = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_builder)
 os.environ["NUMBA_CACHE_DIR"] = str(_builder.NUMBA_CACHE)
 
+from n3fit_gpu.ensemble.backend import select_backend, set_precision  # noqa: E402
+
+select_backend(os.environ["KERAS_BACKEND"])
+
 import keras  # noqa: E402
 import pytest  # noqa: E402
-
-from n3fit_gpu.ensemble.backend import set_precision  # noqa: E402
 
 
 @pytest.fixture

@@ -1,13 +1,15 @@
-"""Backend selection and the two framework-specific primitives the training engine needs.
+"""Backend selection and the framework-specific primitives the training engine needs.
 
-Everything in ``n3fit_gpu`` speaks ``keras.ops``. Only two things differ between TensorFlow,
+Everything in ``n3fit_gpu`` speaks ``keras.ops``. Only these differ between TensorFlow,
 JAX and PyTorch and live here, in one place:
 
 - ``value_and_grad(fn)``: the gradient of a scalar objective w.r.t. a list of tensors;
 - ``compile_loop(step, n)``: a function running ``step`` ``n`` times inside ONE compiled call
   (``jax.jit`` + ``lax.fori_loop``; ``tf.function`` + ``tf.while_loop``; a Python loop for
   torch). Running many epochs per call is what removes the per-epoch framework overhead
-  (~33 ms per Keras ``fit`` epoch on TF, measured; see shared/facts.md).
+  (~33 ms per Keras ``fit`` epoch on TF, measured; see shared/facts.md);
+- ``replica_placement(R)``: on JAX, the replica axis is split across the devices (GPUs, or
+  one CPU device per core): replicas never interact, so each device trains its share alone.
 
 The backend must be chosen before keras is first imported: :func:`select_backend` does that.
 """
@@ -19,6 +21,8 @@ import os
 import sys
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from n3fit_gpu.errors import N3fitError
 
@@ -54,7 +58,21 @@ def select_backend(name: str | None) -> str:
             )
         return name
     os.environ["KERAS_BACKEND"] = name
+    if name == "jax":
+        _host_devices()
     return name
+
+
+def _host_devices() -> None:
+    """Give JAX one CPU device per usable core (unless ``XLA_FLAGS`` already sets a count), so
+    that replicas split across them run in parallel (:func:`replica_placement`). Effective only
+    before JAX starts; no effect on GPUs."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "jax" in sys.modules or "xla_force_host_platform_device_count" in flags:
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    count = f"--xla_force_host_platform_device_count={max(cores or 1, 1)}"
+    os.environ["XLA_FLAGS"] = f"{flags} {count}".strip()
 
 
 def current_backend() -> str:
@@ -110,9 +128,11 @@ def value_and_grad(
 
 
 def compile_loop(
-    step: Callable[[Any], Any], n_steps: int, jit_compile: bool = True
-) -> Callable[[Any], Any]:
-    """Return ``run(state) -> state`` applying ``step`` ``n_steps`` times in one compiled call.
+    step: Callable[[Any, Any], Any], n_steps: int, jit_compile: bool = True
+) -> Callable[[Any, Any], Any]:
+    """Return ``run(state, constants) -> state`` applying ``step(state, constants)`` ``n_steps``
+    times in one compiled call; ``constants`` (any nesting of tensors, or None) is an argument,
+    not part of the compiled program.
 
     ``jit_compile=False`` lets TensorFlow run a plain graph instead of XLA: ~4× faster to
     compile, ~2.5× slower per epoch (toy network, 2 CPU cores). JAX always uses XLA.
@@ -121,22 +141,61 @@ def compile_loop(
     if backend == "jax":
         import jax
 
-        return jax.jit(lambda state: jax.lax.fori_loop(0, n_steps, lambda _, s: step(s), state))
+        def jax_loop(state, constants):
+            return jax.lax.fori_loop(0, n_steps, lambda _, s: step(s, constants), state)
+
+        return jax.jit(jax_loop)
     if backend == "tensorflow":
         import tensorflow as tf
 
-        def tf_loop(state):
+        def tf_loop(state, constants):
             return tf.while_loop(
                 lambda i, _: i < n_steps,
-                lambda i, s: (i + 1, step(s)),
+                lambda i, s: (i + 1, step(s, constants)),
                 (tf.constant(0), state),
             )[1]
 
         return tf.function(tf_loop, jit_compile=jit_compile)
 
-    def eager_loop(state):
+    def eager_loop(state, constants):
         for _ in range(n_steps):
-            state = step(state)
+            state = step(state, constants)
         return state
 
     return eager_loop
+
+
+def replica_devices(replicas: int) -> list:
+    """The JAX devices ``replicas`` are split across: the most of ``jax.devices()`` (at most
+    one per replica) that divide ``replicas`` evenly. Other backends: ``[]`` (one device)."""
+    if current_backend() != "jax":
+        return []
+    import jax
+
+    devices = jax.devices()
+    count = max(d for d in range(1, min(len(devices), replicas) + 1) if replicas % d == 0)
+    return devices[:count]
+
+
+def replica_placement(replicas: int) -> Callable[[Any], Any]:
+    """``place(tree)``: puts every array of ``tree`` whose leading axis has ``replicas``
+    entries split along that axis across :func:`replica_devices`, the others whole on each.
+
+    Replicas never interact, so the devices run their shares with no communication; a compiled
+    call follows the placement of its arguments. The identity with one device.
+    """
+    devices = replica_devices(replicas)
+    if len(devices) <= 1:
+        return lambda tree: tree
+    import jax
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.array(devices), ("replica",))
+    split = NamedSharding(mesh, PartitionSpec("replica"))
+    whole = NamedSharding(mesh, PartitionSpec())
+
+    def place(leaf):
+        shape = getattr(leaf, "shape", ())
+        return jax.device_put(leaf, split if len(shape) and shape[0] == replicas else whole)
+
+    return lambda tree: jax.tree_util.tree_map(place, tree)

@@ -232,20 +232,29 @@ class EnsembleTrainer:
         Maps the model output and the epoch (a scalar tensor) to per-replica :class:`Losses`.
     settings:
         :class:`TrainingSettings`.
+    constants:
+        Optional nested dicts/lists of the tensors ``loss_fn`` reads (data, masks...); it is
+        then called as ``loss_fn(outputs, epoch, constants)``. They are arguments of the
+        compiled call instead of being copied into the compiled program (no second copy of
+        large arrays), and those with a leading replica axis are split across devices with
+        the replicas (:func:`~n3fit_gpu.ensemble.backend.replica_placement`).
     """
 
     def __init__(
         self,
         model: keras.layers.Layer,
         inputs: Any,
-        loss_fn: Callable[[Any, Any], Losses],
+        loss_fn: Callable[..., Losses],
         settings: TrainingSettings,
+        constants: Any = None,
     ):
         self.model = model
         self.inputs = inputs
         self.loss_fn = loss_fn
         self.settings = settings
         self.replicas = int(model.trainable_variables[0].shape[0])
+        self._place = backend.replica_placement(self.replicas)
+        self.constants = None if constants is None else self._place(constants)
         for var in model.trainable_variables:
             if int(var.shape[0]) != self.replicas:
                 raise ValueError(
@@ -269,14 +278,17 @@ class EnsembleTrainer:
         return value
 
     # -- one epoch ---------------------------------------------------------------------------
-    def _objective(self, params, epoch, active):
+    def _objective(self, params, epoch, active, constants):
         outputs, _ = self.model.stateless_call(list(params), self._non_trainable, self.inputs)
-        losses = self.loss_fn(outputs, epoch)
+        if constants is None:
+            losses = self.loss_fn(outputs, epoch)
+        else:
+            losses = self.loss_fn(outputs, epoch, constants)
         masked = ops.where(active, losses.objective, ops.zeros_like(losses.objective))
         return ops.sum(masked), losses
 
-    def _step(self, s: _State) -> _State:
-        (_, losses), grads = self._value_and_grad(list(s.params), s.epoch, s.active)
+    def _step(self, s: _State, constants) -> _State:
+        (_, losses), grads = self._value_and_grad(list(s.params), s.epoch, s.active, constants)
         finite = ops.isfinite(losses.objective)
         for g in grads:
             finite = ops.logical_and(finite, _all_finite(g))
@@ -444,7 +456,7 @@ class EnsembleTrainer:
         max_epochs = self.settings.max_epochs
         try:
             while done < max_epochs:
-                new_state = self._run()(state)
+                new_state = self._run()(self._place(state), self.constants)
                 new_done = min(done + self.settings.epochs_per_call, max_epochs)
                 record = (
                     ops.convert_to_numpy(new_state.last.training),

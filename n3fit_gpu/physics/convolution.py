@@ -59,6 +59,9 @@ def segments(first: np.ndarray, nx: int, cost: float = SEGMENT_COST) -> list[tup
 class FKConvolution:
     """``call(xf)``: the FK rows ``fk`` ``(rows, nb, nx)`` applied to ``xf`` ``(R, nx, nb)``.
 
+    The segment tables are ``self.tables``, a list of tensors; ``call`` may be given another
+    list of the same shapes (the training loop passes them as arguments of its compiled call).
+
     Parameters
     ----------
     fk:
@@ -72,13 +75,17 @@ class FKConvolution:
         self.width = nx * nb
         self.segments = segments(first_nodes(fk), nx, segment_cost) if rows else []
         flat = np.transpose(fk, (2, 1, 0))  # (nx, nb, rows): x major, as xf flattens
+        self.offsets = [node * nb for _, _, node in self.segments]
         self.tables = [
-            (node * nb, convert(flat[node:, :, a:b].reshape((nx - node) * nb, b - a)))
+            convert(flat[node:, :, a:b].reshape((nx - node) * nb, b - a))
             for a, b, node in self.segments
         ]
 
-    def __call__(self, xf):
+    def __call__(self, xf, tables=None):
         """``(R, rows)``: Σ over x and flavours of FK × xf, segment by segment."""
         flat = ops.reshape(xf, (-1, self.width))
-        parts = [ops.einsum("rk,kn->rn", flat[:, offset:], table) for offset, table in self.tables]
+        parts = [
+            ops.einsum("rk,kn->rn", flat[:, offset:], table)
+            for offset, table in zip(self.offsets, self.tables if tables is None else tables)
+        ]
         return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=1)

@@ -161,7 +161,8 @@ def _constraint_rows(
 
 
 def fit_tensors(card, theory: Theory, data: FitData) -> FitTensors:
-    """Stack every FK row of the fit and precompute the per-replica χ² terms."""
+    """Stack every FK row of the fit and precompute the per-replica χ² terms (the Woodbury
+    inverses in the precision the card trains in)."""
     tables, numerator, denominator, is_ratio = [], [], [], []
     start = 0
     for obs in data.observables:
@@ -182,6 +183,7 @@ def fit_tensors(card, theory: Theory, data: FitData) -> FitTensors:
         card.integrability.integdatasets, theory.integrability, "integrability", theory, start
     )
     cov = data.covariance
+    floatx = np.float64 if card.double_precision else np.float32
     kept = np.ones(data.central.size, bool) if data.held_out is None else ~data.held_out
     mask = data.training_mask & kept
     return FitTensors(
@@ -192,8 +194,8 @@ def fit_tensors(card, theory: Theory, data: FitData) -> FitTensors:
         pseudodata=data.pseudodata,
         cov_diag=cov.diag,
         cov_sys=cov.sys,
-        training=Chi2Terms.build(cov.diag, cov.sys, mask),
-        validation=Chi2Terms.build(cov.diag, cov.sys, ~data.training_mask & kept),
+        training=Chi2Terms.build(cov.diag, cov.sys, mask, floatx),
+        validation=Chi2Terms.build(cov.diag, cov.sys, ~data.training_mask & kept, floatx),
         pos_rows=pos_rows,
         pos_group=pos_group,
         pos_maxlambda=pos_max,

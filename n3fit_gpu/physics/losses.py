@@ -38,13 +38,14 @@ from n3fit_gpu.physics.convolution import FKConvolution
 
 
 def woodbury_inverses(
-    diag: np.ndarray, sys: np.ndarray, masks: np.ndarray, chunk: int = 32
+    diag: np.ndarray, sys: np.ndarray, masks: np.ndarray, chunk: int = 32, dtype=np.float64
 ) -> np.ndarray:
     """``M_r = (I + Aᵀ diag(m_r/D) A)⁻¹`` for every row of ``masks`` ``(R, n)`` → ``(R, k, k)``.
 
-    Computed once per distinct mask (the slots of stacked trials repeat their replicas' masks:
-    K trials cost what one does), ``chunk`` masks at a time so the ``(chunk, n, k)``
-    intermediate stays small.
+    Computed in float64 once per distinct mask (the slots of stacked trials repeat their
+    replicas' masks: K trials cost what one does), ``chunk`` masks at a time so the
+    ``(chunk, n, k)`` intermediate stays small; each chunk is made exactly symmetric and stored
+    as ``dtype`` (no full float64 copy: 1,000 replicas' HERA block is 230 MB in float64).
     """
     k = sys.shape[1]
     weighted = sys / diag[:, None]
@@ -52,12 +53,13 @@ def woodbury_inverses(
     order = np.argsort(first)  # distinct masks in order of appearance: chunks as without repeats
     distinct = masks[first[order]]
     index = np.argsort(order)[index.reshape(-1)]
-    out = np.empty((distinct.shape[0], k, k))
+    out = np.empty((distinct.shape[0], k, k), dtype=dtype)
     for start in range(0, distinct.shape[0], chunk):
         m = distinct[start : start + chunk]
         gram = np.einsum("rn,nk,nl->rkl", m, weighted, sys, optimize=True) + np.eye(k)[None]
-        out[start : start + chunk] = np.linalg.inv(gram)
-    return out[index]
+        inverse = np.linalg.inv(gram)
+        out[start : start + chunk] = 0.5 * (inverse + np.swapaxes(inverse, 1, 2))
+    return out if np.array_equal(index, np.arange(len(index))) else out[index]
 
 
 @dataclass(frozen=True)
@@ -101,15 +103,20 @@ class Chi2Terms:
     inverses: tuple[np.ndarray, ...]  # (R, k_b, k_b) per block, symmetric
 
     @classmethod
-    def build(cls, diag: np.ndarray, sys: np.ndarray, mask: np.ndarray) -> Chi2Terms:
+    def build(
+        cls, diag: np.ndarray, sys: np.ndarray, mask: np.ndarray, dtype=np.float64
+    ) -> Chi2Terms:
+        """The terms of ``mask`` ``(R, n)``; the inverses are stored as ``dtype``."""
         mask = mask.astype(float)
         blocks = systematic_blocks(sys)
-        inverses = []
-        for b in blocks:
-            rows = slice(b.start, b.stop)
-            m = woodbury_inverses(diag[rows], sys[rows][:, b.columns], mask[:, rows])
-            inverses.append(0.5 * (m + np.swapaxes(m, 1, 2)))  # exactly symmetric
-        return cls(mask=mask, blocks=blocks, inverses=tuple(inverses))
+        inverses = tuple(
+            woodbury_inverses(
+                diag[b.start : b.stop], sys[b.start : b.stop][:, b.columns],
+                mask[:, b.start : b.stop], dtype=dtype,
+            )
+            for b in blocks
+        )  # fmt: skip
+        return cls(mask=mask, blocks=blocks, inverses=inverses)
 
 
 def _quadratic_form(z, inverses):
@@ -138,25 +145,30 @@ class BlockedChi2:
 
     ``weighted`` ``(R, n)`` is split at the blocks' edges (whose gradient is a concatenation,
     cheaper than the padded sum of slices); block ``b`` multiplies its piece by its
-    ``(n_b, k_b)`` columns of ``A`` and contracts with its ``(R, k_b, k_b)`` inverses.
+    ``(n_b, k_b)`` columns of ``A`` and contracts with its ``(R, k_b, k_b)`` inverses. The
+    tensors are ``self.tensors`` (``mask``, ``inv_diag``, ``sys`` and ``inverses`` per block);
+    ``call`` may be given another dict of the same shapes.
     """
 
     def __init__(self, terms: Chi2Terms, cov_diag: np.ndarray, cov_sys: np.ndarray, convert):
         n = cov_diag.shape[0]
         edges = sorted({0, n} | {e for b in terms.blocks for e in (b.start, b.stop)})
         self.split_at = edges[1:-1]
-        self.mask, self.inv_diag = convert(terms.mask), convert(1.0 / cov_diag)
-        self.blocks = [
-            (edges.index(b.start), convert(cov_sys[b.start : b.stop][:, b.columns]), convert(m))
-            for b, m in zip(terms.blocks, terms.inverses, strict=True)
-        ]
+        self.pieces = [edges.index(b.start) for b in terms.blocks]
+        self.tensors = {
+            "mask": convert(terms.mask),
+            "inv_diag": convert(1.0 / cov_diag),
+            "sys": [convert(cov_sys[b.start : b.stop][:, b.columns]) for b in terms.blocks],
+            "inverses": [convert(m) for m in terms.inverses],
+        }
 
-    def __call__(self, residual):
+    def __call__(self, residual, tensors: dict | None = None):
         """χ² per replica ``(R,)`` of ``residual`` ``(R, n)``."""
-        weighted = self.mask * residual * self.inv_diag
+        t = self.tensors if tensors is None else tensors
+        weighted = t["mask"] * residual * t["inv_diag"]
         chi2 = ops.sum(weighted * residual, axis=1)
         pieces = ops.split(weighted, self.split_at, axis=1) if self.split_at else [weighted]
-        for piece, sys, inverses in self.blocks:
+        for piece, sys, inverses in zip(self.pieces, t["sys"], t["inverses"], strict=True):
             z = ops.einsum("rn,nk->rk", pieces[piece], sys)
             chi2 = chi2 - _quadratic_form(z, inverses)
         return chi2
@@ -291,23 +303,28 @@ class PDFLoss:
         used = np.concatenate([t.numerator, t.denominator[ratio], t.pos_rows, t.integ_rows])
         self.convolution = FKConvolution(t.fk[used], c)
         self.ratio_runs = _runs(ratio)
-        self.pseudodata = c(t.pseudodata)
         self.chi2_tr = BlockedChi2(t.training, t.cov_diag, t.cov_sys, c)
         self.chi2_vl = BlockedChi2(t.validation, t.cov_diag, t.cov_sys, c)
-        self.n_tr = c(np.maximum(t.training.mask.sum(axis=1), 1))
         n_vl = t.validation.mask.sum(axis=1)
-        self.has_vl = c(n_vl > 0, "bool")
-        self.n_vl = c(np.maximum(n_vl, 1))
-        self.pos_onehot = c(np.eye(len(t.pos_maxlambda))[t.pos_group].T)  # (obs, p)
-        self.integ_onehot = c(np.eye(len(t.integ_maxlambda))[t.integ_group].T)
+        self.constants = {
+            "fk": self.convolution.tables,
+            "pseudodata": c(t.pseudodata),
+            "chi2_tr": self.chi2_tr.tensors,
+            "chi2_vl": self.chi2_vl.tensors,
+            "n_tr": c(np.maximum(t.training.mask.sum(axis=1), 1)),
+            "has_vl": c(n_vl > 0, "bool"),
+            "n_vl": c(np.maximum(n_vl, 1)),
+            "pos_onehot": c(np.eye(len(t.pos_maxlambda))[t.pos_group].T),  # (obs, p)
+            "integ_onehot": c(np.eye(len(t.integ_maxlambda))[t.integ_group].T),
+        }
         self.pos_maxlambda, self.integ_maxlambda = t.pos_maxlambda, t.integ_maxlambda
         self.positivity, self.integrability = positivity, integrability
         self.pos_threshold, self.threshold_chi2 = pos_threshold, threshold_chi2
         self.dtype = dtype
 
-    def predictions(self, xf):
+    def predictions(self, xf, constants: dict | None = None):
         """Data predictions ``(R, n)``, positivity ``(R, p)`` and integrability ``(R, q)`` rows."""
-        rows = self.convolution(xf)
+        rows = self.convolution(xf, (constants or self.constants)["fk"])
         n, n_pos = self.n_data, self.n_pos
         num, den = rows[:, :n], rows[:, n:]
         pieces, done, used = [], 0, 0
@@ -318,24 +335,28 @@ class PDFLoss:
         constraints = rows[:, n + used :]
         return pred, constraints[:, :n_pos], constraints[:, n_pos:]
 
-    def __call__(self, xf, epoch) -> Losses:
-        pred, pos_rows, integ_rows = self.predictions(xf)
-        residual = pred - self.pseudodata
-        chi2_tr, chi2_vl = self.chi2_tr(residual), self.chi2_vl(residual)
-        tr_norm = chi2_tr / self.n_tr
-        validation = ops.where(self.has_vl, chi2_vl / self.n_vl, tr_norm)
+    def __call__(self, xf, epoch, constants: dict | None = None) -> Losses:
+        """The losses of ``xf``; ``constants``: a dict shaped as ``self.constants`` to use
+        instead (the training loop passes them as arguments of its compiled call)."""
+        c = self.constants if constants is None else constants
+        pred, pos_rows, integ_rows = self.predictions(xf, c)
+        residual = pred - c["pseudodata"]
+        chi2_tr = self.chi2_tr(residual, c["chi2_tr"])
+        chi2_vl = self.chi2_vl(residual, c["chi2_vl"])
+        tr_norm = chi2_tr / c["n_tr"]
+        validation = ops.where(c["has_vl"], chi2_vl / c["n_vl"], tr_norm)
 
         objective = chi2_tr
         acceptable = validation < self.threshold_chi2
         if self.pos_maxlambda.size:
             pos = ops.elu(-pos_rows, alpha=1e-7)
-            per_obs = ops.einsum("rp,op->ro", pos, self.pos_onehot)
+            per_obs = ops.einsum("rp,op->ro", pos, c["pos_onehot"])
             lam = self.positivity.lambdas(epoch, self.pos_maxlambda, self.dtype)
             objective = objective + ops.sum(per_obs * lam, axis=1)
             acceptable = ops.logical_and(acceptable, ops.all(per_obs < self.pos_threshold, axis=1))
         if self.integ_maxlambda.size:
             integ = ops.square(integ_rows)
-            per_obs = ops.einsum("rp,op->ro", integ, self.integ_onehot)
+            per_obs = ops.einsum("rp,op->ro", integ, c["integ_onehot"])
             lam = self.integrability.lambdas(epoch, self.integ_maxlambda, self.dtype)
             objective = objective + ops.sum(per_obs * lam, axis=1)
         return Losses(

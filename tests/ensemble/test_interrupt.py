@@ -53,11 +53,11 @@ def test_interrupt_inside_a_compiled_call_keeps_the_last_completed_one(complete)
     run = trainer._run()
     calls = []
 
-    def interrupted_second_call(state):
+    def interrupted_second_call(state, constants):
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return run(state)
+        return run(state, constants)
 
     trainer._compiled = interrupted_second_call
     result = trainer.train(keep_on_interrupt=True)
@@ -72,7 +72,7 @@ def test_interrupt_inside_a_compiled_call_keeps_the_last_completed_one(complete)
 def test_interrupt_before_any_call_finishes_nothing():
     trainer = toy_trainer(range(MAX_REPLICAS))
 
-    def interrupted(state):
+    def interrupted(state, constants):
         raise KeyboardInterrupt
 
     trainer._compiled = interrupted
