@@ -80,19 +80,35 @@ def worker(args: argparse.Namespace) -> dict:
 
 
 def _device(backend: str) -> str:
+    """The device the configuration ran on, e.g. ``gpu: NVIDIA H100 80GB HBM3 x1`` or
+    ``cpu: AMD EPYC x2`` (JAX: the devices the replicas were split across)."""
     if backend == "jax":
         import jax
 
-        d = jax.devices()[0]
-        return f"{d.platform}:{getattr(d, 'device_kind', d)}"
+        devices = jax.devices()
+        kind = _cpu_name() if devices[0].platform == "cpu" else devices[0].device_kind
+        return f"{devices[0].platform}: {kind} x{len(devices)}"
     if backend == "tensorflow":
         import tensorflow as tf
 
         gpus = tf.config.list_physical_devices("GPU")
-        return f"gpu:{gpus[0].name}" if gpus else f"cpu:{platform.processor() or 'x86_64'}"
+        return f"gpu: {gpus[0].name}" if gpus else f"cpu: {_cpu_name()}"
     import torch
 
-    return f"cuda:{torch.cuda.get_device_name()}" if torch.cuda.is_available() else "cpu"
+    return (
+        f"gpu: {torch.cuda.get_device_name()}"
+        if torch.cuda.is_available()
+        else f"cpu: {_cpu_name()}"
+    )
+
+
+def _cpu_name() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def run_one(backend: str, mode: str, replicas: int, args: argparse.Namespace) -> dict:
