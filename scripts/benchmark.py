@@ -14,7 +14,8 @@ configuration):
   for the two install commands), for R up to ``--n3fit-max``.
 
 Timings exclude compilation: each configuration trains once to compile, then is timed on a
-second run of ``--epochs`` epochs (stopping disabled). Prints a table and writes JSON.
+second run of ``--epochs`` epochs (stopping disabled). Each row also has the peak resident
+memory of its process and, on a GPU, the device's peak memory. Prints a table and writes JSON.
 
     python scripts/benchmark.py                              # R = 1, 10, 100, 1000
     python scripts/benchmark.py --replicas 1 10 --epochs 200 --backends jax
@@ -76,7 +77,26 @@ def worker(args: argparse.Namespace) -> dict:
         "first_run_seconds": compile_and_first,
         "replica_epochs_per_s": args.replicas * result.epochs_run / result.seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_device_mb": _device_peak_mb(keras.backend.backend()),
     }
+
+
+def _device_peak_mb(backend: str) -> float | None:
+    """Peak memory in use on the accelerator (first device), or None when running on the CPU."""
+    if backend == "jax":
+        import jax
+
+        stats = jax.devices()[0].memory_stats() if jax.devices()[0].platform != "cpu" else None
+        return stats["peak_bytes_in_use"] / 2**20 if stats else None
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.config.list_physical_devices("GPU"):
+            return None
+        return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
 
 
 def _device(backend: str) -> str:
@@ -226,16 +246,20 @@ def _ratios(rows: list[dict]) -> list[dict]:
 
 
 def _table(rows: list[dict], ratios: list[dict]) -> str:
-    lines = [f"{'backend':<11}{'mode':<11}{'R':>6}{'rep-epochs/s':>15}{'peak MB':>10}  device"]
+    gpu = any(r.get("peak_device_mb") is not None for r in rows)
+    header = f"{'backend':<11}{'mode':<11}{'R':>6}{'rep-epochs/s':>15}{'peak MB':>10}"
+    lines = [header + (f"{'device MB':>11}" if gpu else "") + "  device"]
     for r in rows:
         if "error" in r:
             lines.append(
                 f"{r['backend']:<11}{r['mode']:<11}{r['replicas']:>6}  error: {r['error']}"
             )
             continue
+        device_mb = r.get("peak_device_mb")
+        on_device = (f"{device_mb:>11,.0f}" if device_mb is not None else f"{'':>11}") if gpu else ""
         lines.append(
             f"{r['backend']:<11}{r['mode']:<11}{r['replicas']:>6}{r['replica_epochs_per_s']:>15,.0f}"
-            f"{r['peak_rss_mb']:>10,.0f}  {r['device']}"
+            f"{r['peak_rss_mb']:>10,.0f}{on_device}  {r['device']}"
         )
     lines.append("")
     for q in ratios:

@@ -4,6 +4,8 @@ numba (eko, in the theory tests) caches to the builder's own folder."""
 
 import importlib.util
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -32,3 +34,16 @@ def float64():
     set_precision(True)
     yield
     keras.config.set_floatx(previous)
+
+
+@pytest.fixture(scope="session")
+def jax_only_env():
+    """The environment of a subprocess that runs as on our GPU machines: the JAX backend, and
+    TensorFlow not importable (``tests/jax_only/sitecustomize.py``)."""
+    pytest.importorskip("jax")
+    blocker = Path(__file__).resolve().parent / "jax_only"
+    path = os.pathsep.join(p for p in (str(blocker), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": path}
+    probe = subprocess.run([sys.executable, "-c", "import tensorflow"], env=env, capture_output=True)
+    assert probe.returncode != 0, "tests/jax_only did not hide TensorFlow"
+    return env

@@ -1,6 +1,8 @@
 """End-to-end fits on the shipped theory and real data (small: few replicas and epochs)."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +152,17 @@ def test_interrupted_fit_keeps_stopped_replicas_and_resume_completes(tmp_path, m
     assert [path.stat().st_mtime_ns for path in kept] == mtimes
     summary = json.loads((fit_dir / "summary.json").read_text())
     assert summary["replicas"]["written"] == 4
+
+
+@pytest.mark.slow
+def test_fit_runs_on_jax_without_tensorflow(tmp_path, jax_only_env):
+    """As on our GPU machines (JAX, no TensorFlow), the `fit` command writes a whole fit."""
+    command = [sys.executable, "-m", "n3fit_gpu.cli.fit", small_card(tmp_path, epochs=100)]
+    command += ["--replicas", "2", "-o", tmp_path / "out", "--quiet"]
+    proc = subprocess.run(
+        [str(c) for c in command], capture_output=True, text=True, env=jax_only_env, timeout=900
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "out" / "small" / "summary.json").read_text())
+    assert summary["replicas"]["written"] == 2
+    assert (tmp_path / "out" / "small" / "lhapdf" / "small" / "small.info").exists()

@@ -86,3 +86,7 @@ def main(runcard, replicas, output, backend, seed, theory, resume, quiet):
     failed = counts["written"] - counts["ok"]
     note = f", {failed} failed (reasons in summary.json)" if failed else ""
     click.echo(f"fit written to {folder}: {counts['ok']} of {counts['written']} replicas ok{note}")
+
+
+if __name__ == "__main__":
+    main()

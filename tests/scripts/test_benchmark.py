@@ -26,3 +26,18 @@ def test_reduced_benchmark_reports_rates_and_ratios(tmp_path):
     (ratio,) = report["ratios"]
     assert ratio["stacked_over_sequential"] > 0 and ratio["stacked_over_separate"] > 0
     assert "rep-epochs/s" in proc.stdout
+
+
+@pytest.mark.slow
+def test_benchmark_runs_on_jax_without_tensorflow(tmp_path, jax_only_env):
+    """As on our GPU machines (JAX, no TensorFlow): rows, the device's name, no error."""
+    out = tmp_path / "bench.json"
+    cmd = [sys.executable, str(SCRIPT), "--replicas", "1", "2", "--epochs", "20"]
+    cmd += ["--backends", "jax", "--separate-max", "1", "--json", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=jax_only_env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["backend"], r["replicas"]) for r in rows] == [("jax", 1), ("jax", 2)]
+    for row in rows:
+        assert "error" not in row, row
+        assert row["device"].split(":")[0] in ("cpu", "gpu") and row["replica_epochs_per_s"] > 0
