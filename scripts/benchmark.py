@@ -256,7 +256,8 @@ def _table(rows: list[dict], ratios: list[dict]) -> str:
             )
             continue
         device_mb = r.get("peak_device_mb")
-        on_device = (f"{device_mb:>11,.0f}" if device_mb is not None else f"{'':>11}") if gpu else ""
+        on_device = f"{device_mb:>11,.0f}" if device_mb is not None else f"{'':>11}"
+        on_device = on_device if gpu else ""
         lines.append(
             f"{r['backend']:<11}{r['mode']:<11}{r['replicas']:>6}{r['replica_epochs_per_s']:>15,.0f}"
             f"{r['peak_rss_mb']:>10,.0f}{on_device}  {r['device']}"
