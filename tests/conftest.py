@@ -27,13 +27,23 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 
 
+def _precision(double: bool):
+    previous = keras.config.floatx()
+    set_precision(double)
+    yield
+    keras.config.set_floatx(previous)
+
+
 @pytest.fixture
 def float64():
     """Run a test in float64, restoring Keras' float type afterwards."""
-    previous = keras.config.floatx()
-    set_precision(True)
-    yield
-    keras.config.set_floatx(previous)
+    yield from _precision(True)
+
+
+@pytest.fixture
+def float32():
+    """Run a test in float32 as a fit does (:func:`set_precision`), restoring Keras' float type."""
+    yield from _precision(False)
 
 
 @pytest.fixture(scope="session")

@@ -1,28 +1,17 @@
 """float32 matrix products are full float32 on every backend, never TensorFloat-32.
 
 JAX and TensorFlow round float32 matmul inputs to TensorFloat-32 (10 mantissa bits) on NVIDIA
-GPUs from Ampere on unless told otherwise; :func:`set_precision` tells them. On a CPU these
-checks pass either way; on a GPU they fail if the inputs are rounded.
+GPUs from Ampere on unless told otherwise; ``n3fit_gpu.ensemble.backend.set_precision`` (the
+``float32`` fixture) tells them. On a CPU these checks pass either way; on a GPU they fail if
+the inputs are rounded.
 """
 
-import keras
 import numpy as np
-import pytest
 from keras import ops
-
-from n3fit_gpu.ensemble.backend import set_precision
 
 # 1 + 2**-12 is a float32 but rounds to 1 in TensorFloat-32 (and in bfloat16); sums of up to
 # 64 such terms are exact in float32 in any order, so the products below are exact.
 ENTRY = 1.0 + 2.0**-12
-
-
-@pytest.fixture
-def float32():
-    previous = keras.config.floatx()
-    set_precision(False)
-    yield
-    keras.config.set_floatx(previous)
 
 
 def test_float32_matmul_is_exact_where_tf32_is_not(float32):

@@ -56,6 +56,7 @@ def test_stacked_pdf_fit_equals_sequential(float64):
         alone = run([replica])
         assert stacked.stop_epoch[i] == alone.stop_epoch[0]
         assert stacked.best_epoch[i] == alone.best_epoch[0]
+        np.testing.assert_allclose(stacked.best_validation[i], alone.best_validation[0], rtol=1e-10)
         for w_stacked, w_alone in zip(stacked.weights, alone.weights):
             np.testing.assert_allclose(w_stacked[i], w_alone[0], rtol=0, atol=1e-9)
 
