@@ -9,7 +9,7 @@ relative at epoch 0 on every backend), and the first test must stop before train
 that. At the quickstart's learning rate of 0.01 the first epochs are chaotic (a 1e-14
 perturbation of ONE sequential fit moves its validation χ² by ~1e-2 within 100 epochs); at 1e-3
 the trajectories stay within round-off for ~60 epochs, then some replicas' losses start to
-oscillate and the difference grows tenfold per epoch (measured, replicas 1-8, TensorFlow and
+oscillate and the difference grows five- to tenfold per epoch (measured, replicas 1-8, TF and
 JAX: onsets at epochs 64-85, and 1e-2 by epoch 96 for replica 5). So: 60 epochs, acceptance
 thresholds loose so that the best epoch is a late one, and the penalties grown as in the
 quickstart's 2,000-epoch fit (x1.54 and x1.12 every 100 epochs) rather than to their maxlambda
