@@ -86,7 +86,8 @@ def _device_peak_mb(backend: str) -> float | None:
     if backend == "jax":
         import jax
 
-        stats = jax.devices()[0].memory_stats() if jax.devices()[0].platform != "cpu" else None
+        first = jax.devices()[0]
+        stats = first.memory_stats() if first.platform != "cpu" else None
         return stats["peak_bytes_in_use"] / 2**20 if stats else None
     if backend == "tensorflow":
         import tensorflow as tf
@@ -256,8 +257,7 @@ def _table(rows: list[dict], ratios: list[dict]) -> str:
             )
             continue
         device_mb = r.get("peak_device_mb")
-        on_device = f"{device_mb:>11,.0f}" if device_mb is not None else f"{'':>11}"
-        on_device = on_device if gpu else ""
+        on_device = "" if not gpu else f"{device_mb:>11,.0f}" if device_mb is not None else " " * 11
         lines.append(
             f"{r['backend']:<11}{r['mode']:<11}{r['replicas']:>6}{r['replica_epochs_per_s']:>15,.0f}"
             f"{r['peak_rss_mb']:>10,.0f}{on_device}  {r['device']}"
