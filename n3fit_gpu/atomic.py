@@ -59,9 +59,26 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 def atomic_write_json(path: str | Path, obj: Any, indent: int = 2) -> Path:
-    """Write ``obj`` as JSON atomically; numpy scalars and arrays become numbers and lists."""
-    text = json.dumps(obj, indent=indent, ensure_ascii=False, default=_numpy_to_builtin)
+    """Write ``obj`` as JSON atomically; numpy scalars and arrays become numbers and lists, and
+    NaN and ±inf become null (JSON has no such numbers; Python's ``NaN``/``Infinity`` are
+    rejected by every other reader)."""
+    text = json.dumps(
+        _finite(obj), indent=indent, ensure_ascii=False, default=_numpy_to_builtin, allow_nan=False
+    )
     return atomic_write_text(path, text + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float (also inside numpy arrays) replaced by None."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _finite(value.tolist())
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return value
 
 
 def atomic_savez(path: str | Path, **arrays: np.ndarray) -> Path:

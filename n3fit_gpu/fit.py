@@ -18,7 +18,7 @@ shallower networks given pass-through layers, activations and optimizers chosen 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +39,9 @@ from n3fit_gpu.outputs.replica_json import ReplicaFitInfo, arc_length, write_rep
 from n3fit_gpu.physics.fit_data import FitData, fit_tensors, load_fit_data
 from n3fit_gpu.physics.losses import PDFLoss, PenaltySchedule
 from n3fit_gpu.physics.pdf_model import StackedPDF, evaluate
+from n3fit_gpu.physics.postfit import INTEGRABILITY_X, integrability_numbers
 from n3fit_gpu.physics.preprocessing import FlavourPreprocessing
-from n3fit_gpu.physics.theory import Theory, load_theory
+from n3fit_gpu.physics.theory import Theory, load_theory, summary_line
 
 ARC_LENGTH_FLAVOURS = ("sigma", "g", "v", "v3", "v8")  # as NNPDF reports them
 PDF_Q0_FILE = "pdf_q0.npz"  # ours: x·f on the theory x grid, for evolution after a resume
@@ -269,7 +270,7 @@ def write_replicas(
     beta = ops.convert_to_numpy(model.preprocessing.beta)
     loss_tensors = fit_tensors(card, theory, data)
     pos_ok = _positivity_pass(loss_tensors, xf_theory, card.parameters.positivity.threshold)
-    integ = np.einsum("nbx,rxb->rn", loss_tensors.fk[loss_tensors.integ_rows], xf_theory)
+    integ = integrability_numbers(evaluate(model, INTEGRABILITY_X), theory.basis)
     seeds = replica_seeds(card.nnseed, data.replicas)
     arc_rows = [theory.basis.index(label) for label in ARC_LENGTH_FLAVOURS]
     seconds = result.seconds
@@ -366,8 +367,11 @@ def run_fit(
     resume: bool = False,
     show_progress: bool = True,
     theory_path: Path | None = None,
+    announce: Callable[[str], None] = print,
 ) -> Path:
     """Run a whole fit; returns the fit's output folder.
+
+    ``announce`` receives one line naming the theory (order, scheme, Q0...) as the fit starts.
 
     On Ctrl-C during training the replicas already finished are written, then
     :class:`~n3fit_gpu.errors.FitInterrupted` (a ``KeyboardInterrupt``) is raised; the
@@ -381,6 +385,7 @@ def run_fit(
     replicas = list(replicas or card.replica_indices)
     paths, todo = prepare_output(Path(runcard_path), Path(output), replicas, resume)
     theory = load_theory(path=theory_path) if theory_path else load_theory(card.theory.theoryid)
+    announce(summary_line(theory.description))
     if todo:
         data = load_fit_data(card, theory, todo)
         model, result = train_replicas(card, theory, data, show_progress)
@@ -396,5 +401,13 @@ def run_fit(
         report = {"seconds": time.perf_counter() - start, "replica_epochs": result.replica_epochs}
     else:
         report = {"seconds": 0.0, "replica_epochs": 0}
-    write_ensemble_outputs(card, theory, paths, replicas, report)
+    summary = write_ensemble_outputs(card, theory, paths, replicas, report)
+    if not summary["postfit"]["selected"]:
+        vetoed = summary["postfit"]["vetoed"]
+        reasons = "; ".join(f"{r}: {', '.join(v)}" for r, v in list(vetoed.items())[:5])
+        raise TrainingError(
+            f"no replica passed postfit ({reasons}{'; …' if len(vetoed) > 5 else ''}); every "
+            f"replica is kept in {paths.root / 'nnfit'} and summary.json says why: train longer "
+            "(parameters.epochs) or relax parameters.threshold_chi2"
+        )
     return paths.root

@@ -2,7 +2,7 @@
 
 Needs the [theory] extra (eko, yadism, pineappl, pineko). Usage::
 
-    python scripts/build_theory.py --theoryid 40000000 --output DIR \
+    python scripts/build_theory.py --theoryid 40000000 --output DIR [--name NAME] \
         --datasets HERA_CC_318GEV_EP-SIGMARED NMC_NC_NOTFIXED_EM-F2 ...
 
 writes DIR in the format of ``n3fit_gpu/physics/theory.py`` (read it with
@@ -637,7 +637,14 @@ def skip_n3lo_matching() -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--theoryid", type=int, default=40000000)
+    parser.add_argument(
+        "--theoryid", type=int, default=40000000, help="the NNPDF theory card to start from"
+    )
+    parser.add_argument(
+        "--name",
+        help="the id runcards name the built theory by (letters first; default "
+        "<output folder's name>); never an NNPDF number, since the builder changes the card",
+    )
     parser.add_argument(
         "--datasets", nargs="+", default=list(DEFAULT_DATASETS), metavar="NAME[:VARIANT]"
     )
@@ -670,6 +677,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="keep the first N points surviving cuts per dataset (tests)",
     )
     args = parser.parse_args(argv)
+    name = args.name or args.output.name
+    if not name[:1].isalpha():
+        parser.error(f"--name {name!r}: a theory name starts with a letter (e.g. my_dis_nlo)")
     start = time.time()
     os.environ["NUMBA_CACHE_DIR"] = str(NUMBA_CACHE)  # before numba is imported
     skip_n3lo_matching()
@@ -715,8 +725,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         evolution = build_evolution(operators, card, nodes["lhapdf"], xgrid)
         progress.update()
     metadata = {
-        "name": str(args.theoryid),
-        "theoryid": args.theoryid,
+        "name": name,
+        "theoryid": name,
         "theory_card": card,
         "q0": card["Q0"],
         "xgrid": xgrid.tolist(),

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from n3fit_gpu.cli.fit import main
 from n3fit_gpu.outputs.exportgrid import EXPORT_LABELS, read_exportgrid
+from tests.waiting import PATIENCE
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "runcards" / "quickstart.yml"
 CLOSURE = Path(__file__).resolve().parents[1] / "runcards" / "closure.yml"
@@ -94,6 +95,7 @@ def test_lhapdf_set_reproduces_exportgrid_and_evolves(small_fit):
     assert xfx(21, 1e-3, 1e4) > 1.5 * xfx(21, 1e-3, q20)
 
 
+@pytest.mark.slow
 def test_resume_fits_only_missing_replicas(tmp_path):
     card = small_card(tmp_path, epochs=100, name="resumed")
     fit([card, "--replicas", "2", "-o", tmp_path / "out"])
@@ -160,7 +162,11 @@ def test_fit_runs_on_jax_without_tensorflow(tmp_path, jax_only_env):
     command = [sys.executable, "-m", "n3fit_gpu.cli.fit", small_card(tmp_path, epochs=100)]
     command += ["--replicas", "2", "-o", tmp_path / "out", "--quiet"]
     proc = subprocess.run(
-        [str(c) for c in command], capture_output=True, text=True, env=jax_only_env, timeout=900
+        [str(c) for c in command],
+        capture_output=True,
+        text=True,
+        env=jax_only_env,
+        timeout=PATIENCE,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((tmp_path / "out" / "small" / "summary.json").read_text())

@@ -1,8 +1,9 @@
 """``n3fit-gpu``: the umbrella command (``n3fit-gpu fit`` is ``fit``, ``n3fit-gpu hyperscan``
-is ``hyperscan``)."""
+is ``hyperscan``; ``n3fit-gpu closure`` judges closure fits)."""
 
 import click
 
+from n3fit_gpu.cli.closure import main as closure
 from n3fit_gpu.cli.fit import main as fit
 from n3fit_gpu.cli.hyperscan import main as hyperscan
 
@@ -14,3 +15,4 @@ def main() -> None:
 
 main.add_command(fit, "fit")
 main.add_command(hyperscan, "hyperscan")
+main.add_command(closure, "closure")

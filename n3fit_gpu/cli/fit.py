@@ -79,13 +79,23 @@ def main(runcard, replicas, output, backend, seed, theory, resume, quiet):
     from n3fit_gpu.fit import run_fit  # imports keras: only after the backend is chosen
 
     folder = run_fit(
-        card, runcard, output, _replica_range(replicas), resume, not quiet, theory_path=theory
+        card,
+        runcard,
+        output,
+        _replica_range(replicas),
+        resume,
+        not quiet,
+        theory_path=theory,
+        announce=click.echo,
     )
     summary = json.loads((folder / "summary.json").read_text())
     counts = summary["replicas"]
-    failed = counts["written"] - counts["ok"]
-    note = f", {failed} failed (reasons in summary.json)" if failed else ""
-    click.echo(f"fit written to {folder}: {counts['ok']} of {counts['written']} replicas ok{note}")
+    vetoed = counts["written"] - counts["selected"]
+    note = f", {vetoed} vetoed (reasons in summary.json)" if vetoed else ""
+    click.echo(
+        f"fit written to {folder}: postfit selected {counts['selected']} of {counts['written']} "
+        f"replicas{note}"
+    )
 
 
 if __name__ == "__main__":

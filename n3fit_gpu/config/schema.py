@@ -35,6 +35,7 @@ from n3fit_gpu.config.vocabulary import (
     LayerType,
     OptimizerName,
     Range,
+    TheoryId,
     canonical,
     closest,
 )
@@ -76,9 +77,10 @@ class DataCuts(_Block):
     t0pdfset: str | None = Field(
         None,
         description=(
-            "PDF of the t0 covariance (its predictions replace the data in MULT "
-            "uncertainties): 'toy' (the closure truth) or the folder of an LHAPDF6 set with a "
-            "Q knot at the theory's Q0, e.g. output/<fit>/lhapdf/<fit>; null: experimental."
+            "PDF of the t0 covariance every fit uses (its predictions replace the data in MULT "
+            "uncertainties, as n3fit): null, the t0 PDF shipped with the theory; 'toy' (the "
+            "closure truth); or an LHAPDF6 set with a Q knot at the theory's Q0, as a folder "
+            "(e.g. output/<fit>/lhapdf/<fit>) or a name on $LHAPDF_DATA_PATH."
         ),
     )
     q2min: float = Field(3.49, ge=0, description="Drop points with Q² ≤ q2min GeV² (3.49).")
@@ -88,7 +90,12 @@ class DataCuts(_Block):
 class Theory(_Block):
     """NNPDF's ``theory`` block."""
 
-    theoryid: NonNegativeInt = Field(description="NNPDF theory number, e.g. 40000000.")
+    theoryid: TheoryId = Field(
+        description=(
+            "The theory's id: an NNPDF theory number (once installed) or the name of one of "
+            "ours, e.g. n3fit_gpu_dis_nlo (shipped: NLO, ZM-VFNS, DIS)."
+        )
+    )
 
 
 class Optimizer(_Block):

@@ -9,6 +9,7 @@ the offending value and a hint, which :mod:`n3fit_gpu.config.messages` turns int
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -96,6 +97,18 @@ PenaltyName = Annotated[str, _named(PENALTIES, "penalty")]
 LossType = Annotated[str, _named(LOSS_TYPES, "loss type")]
 Statistic = Annotated[str, _named(STATISTICS, "statistic")]
 BackendName = Annotated[str, _named(BACKENDS, "backend")]
+
+
+def _theory_id(value: Any) -> int | str:
+    """An NNPDF theory number (a whole number ≥ 0) or one of our theory names (letters first)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", value):
+        return value
+    raise FieldIssue("must be a theory name (letters first) or an NNPDF theory number")
+
+
+TheoryId = Annotated[int | str, BeforeValidator(_theory_id)]
 
 
 def _pair(value: Any) -> Any:

@@ -1,9 +1,11 @@
 """Ensemble outputs of a fit, rebuilt from every replica on disk.
 
-Reads each replica's json and ``pdf_q0.npz``, keeps the replicas whose status is ``ok``, and
-writes ``summary.json`` (χ² per dataset of the central PDF and replica average, replica
-counts, stop epochs), the LHAPDF6 set (evolved with the theory's operator) and PNG plots.
-Because it reads only files, it gives the same result after an interrupted and resumed fit.
+Reads each replica's json and ``pdf_q0.npz``, selects replicas as NNPDF's postfit does
+(:mod:`n3fit_gpu.physics.postfit`), and writes ``summary.json`` (the theory, χ² per dataset of
+the central PDF and replica average against the data the fit was fitted to, replica counts,
+the postfit selection with every veto's reason, stop epochs), the LHAPDF6 set of the selected
+replicas (evolved with the theory's operator) and PNG plots. Because it reads only files, it
+gives the same result after an interrupted and resumed fit.
 """
 
 from __future__ import annotations
@@ -18,39 +20,54 @@ from n3fit_gpu.outputs.lhapdf import write_lhapdf_set
 from n3fit_gpu.outputs.plots import plot_chi2_per_dataset, plot_pdf_bands, plot_training_curves
 from n3fit_gpu.outputs.replica_json import read_replica_json
 from n3fit_gpu.physics.covariance import build_covariance, chi2
-from n3fit_gpu.physics.fit_data import load_datasets, predict
+from n3fit_gpu.physics.fit_data import load_fitted_datasets, predict
 from n3fit_gpu.physics.pdf_sets import pdf_at_q0
+from n3fit_gpu.physics.postfit import PostfitResult, PostfitSettings, select_replicas
 from n3fit_gpu.physics.theory import Theory
 
 LHAPDF_INFO = {"SetDesc": "n3fit_gpu fit", "Authors": "n3fit_gpu", "OrderQCD": 1}
 
 
 def _chi2_table(card, theory: Theory, xf: np.ndarray) -> dict[str, dict[str, float]]:
-    """χ²/N per dataset for the mean PDF (``central``) and averaged over replicas."""
-    datasets, observables = load_datasets(card, theory)
+    """Per dataset, against the data fitted (a closure test's fake data) with the dataset's
+    experimental covariance: χ²/N of the mean PDF (``central``) and averaged over replicas, and
+    the median over points of the mean PDF's prediction over the data (``pred_over_data``:
+    an offset the χ² hides, e.g. the d'Agostini bias of fits without t0)."""
+    datasets, observables = load_fitted_datasets(card, theory)
     table = {}
     for cd, obs in zip(datasets, observables):
         cov = build_covariance([cd])
         per_replica = [chi2(predict(obs, r) - cd.central, cov) / cd.ndata for r in xf]
-        central = chi2(predict(obs, xf.mean(axis=0)) - cd.central, cov) / cd.ndata
+        prediction = predict(obs, xf.mean(axis=0))
         table[cd.name] = {
             "ndata": cd.ndata,
-            "central": float(central),
+            "central": float(chi2(prediction - cd.central, cov) / cd.ndata),
             "replica_mean": float(np.mean(per_replica)),
+            "pred_over_data": float(np.median(prediction / cd.central)),
         }
     return table
 
 
 def write_ensemble_outputs(
     card, theory: Theory, paths, replicas: Sequence[int], report: dict
-) -> None:
-    """summary.json, LHAPDF6 set and plots from the replicas in ``paths`` (those that exist)."""
+) -> dict:
+    """summary.json, LHAPDF6 set and plots from the replicas in ``paths`` (those that exist);
+    returns the summary. The set and plots hold the replicas postfit selects (none: no set)."""
     infos = {r: read_replica_json(paths.replica_json(r)) for r in replicas if paths.done(r)}
-    good = [r for r, info in infos.items() if info.status == "ok"]
+    settings = PostfitSettings()
+    selection = postfit(infos, settings)
+    good = selection.chosen
     summary = {
         "name": paths.name,
-        "replicas": {"requested": len(replicas), "written": len(infos), "ok": len(good)},
+        "theory": theory.description,
+        "replicas": {
+            "requested": len(replicas),
+            "written": len(infos),
+            "ok": sum(i.status == "ok" for i in infos.values()),
+            "selected": len(good),
+        },
         "failed": {str(r): i.status for r, i in infos.items() if i.status != "ok"},
+        "postfit": selection.as_json(settings),
         "stop_epochs": {str(r): i.stop_epoch for r, i in infos.items()},
         "last_run": report,
     }
@@ -62,6 +79,20 @@ def write_ensemble_outputs(
         stops = np.array([infos[r].stop_epoch for r in good])
         _write_plots(card, theory, paths, xf, loaded, stops, summary["chi2_per_dataset"])
     atomic_write_json(paths.root / "summary.json", summary)
+    return summary
+
+
+def postfit(infos: dict, settings: PostfitSettings) -> PostfitResult:
+    """NNPDF's postfit selection of the replicas whose records are ``infos`` (replica → info)."""
+    chosen = list(infos)
+    return select_replicas(
+        chosen,
+        [infos[r].status == "ok" and infos[r].pos_state == "POS_PASS" for r in chosen],
+        [np.nan if infos[r].chi2 is None else infos[r].chi2 for r in chosen],
+        np.array([infos[r].arc_lengths for r in chosen], dtype=float).reshape(len(chosen), -1),
+        np.array([infos[r].integrability for r in chosen], dtype=float).reshape(len(chosen), -1),
+        settings,
+    )
 
 
 def _write_lhapdf(theory: Theory, paths, xf: np.ndarray) -> None:

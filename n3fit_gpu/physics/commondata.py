@@ -16,7 +16,7 @@ carries it, e.g. ``HC_sys1`` shared by the HERA NC and CC sets).
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nnpdf_data
@@ -91,6 +91,16 @@ class CommonData:
             sys_names=self.sys_names,
             cfactor=None if self.cfactor is None else _frozen(self.cfactor[keep]),
         )
+
+    def with_central(self, central: np.ndarray) -> CommonData:
+        """The same dataset measuring ``central`` instead (closure tests' fake data): additive
+        uncertainties keep their size, multiplicative (MULT) ones their size relative to the
+        value, as an experiment quotes them."""
+        central = np.asarray(central, dtype=float)
+        ratio = np.divide(central, self.central, out=np.ones_like(central), where=self.central != 0)
+        mult = np.array([t == "MULT" for t in self.sys_treatment], dtype=bool)
+        sys = np.where(mult[None, :], self.sys * ratio[:, None], self.sys)
+        return replace(self, central=_frozen(central), sys=_frozen(sys))
 
 
 def available_datasets() -> list[str]:

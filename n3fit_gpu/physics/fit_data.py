@@ -82,22 +82,31 @@ def load_datasets(
     return tuple(datasets), tuple(observables)
 
 
-def closure_central(
-    card, theory: Theory, datasets, observables, covariance: Covariance
-) -> np.ndarray:
+def closure_central(card, theory: Theory, datasets, observables) -> np.ndarray:
     """Level-0 data (predictions of the truth ``fakepdf``), plus level-1 noise (``fakenoise``)."""
     truth = pdf_at_q0(card.closuretest.fakepdf, theory, key="closuretest.fakepdf")
     central = np.concatenate([predict(obs, truth) for obs in observables])
     if card.closuretest.fakenoise:
-        faked = [replace(cd, central=central[s]) for cd, s in zip(datasets, _slices(datasets))]
+        faked = [cd.with_central(central[s]) for cd, s in zip(datasets, _slices(datasets))]
         central = sample_replicas(faked, card.closuretest.filterseed, [0])[0]
     return central
 
 
-def t0_predictions(card, theory: Theory, observables) -> list[np.ndarray] | None:
-    """Per dataset, ``(ndata,)`` predictions of ``datacuts.t0pdfset``; None without one."""
-    if card.datacuts.t0pdfset is None:
-        return None
+def load_fitted_datasets(
+    card, theory: Theory
+) -> tuple[tuple[CommonData, ...], tuple[ObservableTheory, ...]]:
+    """:func:`load_datasets`, with the closure test's fake data as central values when
+    ``closuretest.fakedata``: the data a fit is fitted to and judged against."""
+    datasets, observables = load_datasets(card, theory)
+    if card.closuretest.fakedata:
+        central = closure_central(card, theory, datasets, observables)
+        datasets = tuple(cd.with_central(central[s]) for cd, s in zip(datasets, _slices(datasets)))
+    return datasets, observables
+
+
+def t0_predictions(card, theory: Theory, observables) -> list[np.ndarray]:
+    """Per dataset, ``(ndata,)`` predictions of ``datacuts.t0pdfset`` (null: the theory's own
+    t0 PDF). Every fit uses the t0 covariance, as n3fit does."""
     xf = pdf_at_q0(card.datacuts.t0pdfset, theory, key="datacuts.t0pdfset")
     return [predict(obs, xf) for obs in observables]
 
@@ -109,15 +118,9 @@ def _slices(datasets: Sequence[CommonData]) -> list[slice]:
 
 def load_fit_data(card, theory: Theory, replicas: Sequence[int]) -> FitData:
     """Everything data-side for the given replica indices (1-based, as in NNPDF)."""
-    datasets, observables = load_datasets(card, theory)
+    datasets, observables = load_fitted_datasets(card, theory)
     covariance = build_covariance(datasets, t0_predictions(card, theory, observables))
-    if card.closuretest.fakedata:
-        central = closure_central(card, theory, datasets, observables, covariance)
-        datasets = tuple(
-            replace(cd, central=central[s]) for cd, s in zip(datasets, _slices(datasets))
-        )
-    else:
-        central = np.concatenate([cd.central for cd in datasets])
+    central = np.concatenate([cd.central for cd in datasets])
     if card.genrep:
         pseudodata = sample_replicas(datasets, card.mcseed, replicas)
     else:

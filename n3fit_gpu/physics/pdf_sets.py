@@ -1,11 +1,15 @@
-"""A PDF at the parametrisation scale Q0, named in a runcard: ``toy`` or an LHAPDF6 set folder.
+"""A PDF at the parametrisation scale Q0, named in a runcard: the theory's t0 PDF, ``toy``, or
+an LHAPDF6 set.
 
 Used by the t0 prescription (``datacuts.t0pdfset``): its predictions replace the measured
-central values in multiplicative uncertainties (:func:`.covariance.absolute_sys`).
+central values in multiplicative uncertainties (:func:`.covariance.absolute_sys`), and as the
+truth of closure tests (``closuretest.fakepdf``).
 
+- ``None`` (or the t0 PDF's name): the t0 PDF shipped with the theory (:meth:`Theory.t0_xf`);
 - ``toy``: the built-in closure-test truth (:mod:`.toy_pdf`);
 - a path: the folder of an LHAPDF6 ``lhagrid1`` set, e.g. ``output/<fit>/lhapdf/<fit>`` as our
-  own fits write it. Member 0 (the central PDF) is read at Q0, which must be a Q knot of the set
+  own fits write it; a bare name is looked up in ``$LHAPDF_DATA_PATH`` (then ``$LHAPATH``), as
+  LHAPDF does. Member 0 (the central PDF) is read at Q0, which must be a Q knot of the set
   (a set fitted at this theory's Q0: no evolution is done here), then interpolated to the
   theory's x grid with LHAPDF's own scheme (cubic Hermite in ln x, derivatives from the mean of
   the neighbouring finite differences) — exact at knots, so a set written on the theory's grid
@@ -16,6 +20,7 @@ Shapes: x·f is ``(nbasis, nx)`` on ``theory.xgrid`` in the order of ``theory.ba
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +36,14 @@ _Q_TOLERANCE = 1e-6  # relative: Q knots are written with 17 digits
 _X_TOLERANCE = 1e-12  # relative, at the ends of the x range
 
 
-def pdf_at_q0(spec: str, theory: Theory, key: str = "datacuts.t0pdfset") -> np.ndarray:
-    """x·f ``(nbasis, nx)`` at Q0 on the theory's x grid, in its basis, of ``toy`` or a set.
+def pdf_at_q0(spec: str | None, theory: Theory, key: str = "datacuts.t0pdfset") -> np.ndarray:
+    """x·f ``(nbasis, nx)`` at Q0 on the theory's x grid, in its basis, of ``spec``.
 
     Parameters
     ----------
-    spec : str
-        ``toy`` or the folder of an LHAPDF6 set (member 0 is used).
+    spec : str | None
+        None or the theory's t0 name (its t0 PDF), ``toy``, or an LHAPDF6 set: a folder or a
+        name on ``$LHAPDF_DATA_PATH`` (member 0 is used).
     theory : Theory
         gives Q0, the x grid and the evolution basis.
     key : str
@@ -48,15 +54,30 @@ def pdf_at_q0(spec: str, theory: Theory, key: str = "datacuts.t0pdfset") -> np.n
     PDFSetError
         a missing or malformed set, no Q knot at Q0, or an x range not covering the theory's.
     """
+    if spec is None or spec == theory.t0_name:
+        return theory.t0_xf()
     if spec == TOY:
         return toy_xf_evolution(theory.xgrid, theory.basis)
     try:
-        subgrids = read_lhapdf_member(Path(spec), 0)
+        subgrids = read_lhapdf_member(_set_folder(spec), 0)
     except PDFSetError as error:
         raise PDFSetError(f"{key}: {error} (or set it to {TOY})") from None
     subgrid, iq = _q0_knot(subgrids, theory.q0, spec, key)
     flavours = _interpolate_lnx(subgrid.xgrid, subgrid.xf[iq], theory.xgrid, spec, key)
     return evolution_rotation(theory.basis) @ _q0_flavours(subgrid.pids, flavours)
+
+
+def _set_folder(spec: str) -> Path:
+    """The folder of set ``spec``: itself if it exists, else ``<dir>/<spec>`` for the first dir
+    of ``$LHAPDF_DATA_PATH`` (or ``$LHAPATH``) holding it; else ``spec`` (the reader says why)."""
+    path = Path(spec)
+    if path.exists() or path.name != spec:
+        return path
+    search = os.environ.get("LHAPDF_DATA_PATH") or os.environ.get("LHAPATH") or ""
+    for directory in filter(None, search.split(os.pathsep)):
+        if (Path(directory) / spec).is_dir():
+            return Path(directory) / spec
+    return path
 
 
 def _q0_knot(subgrids: list[Subgrid], q0: float, spec: str, key: str) -> tuple[Subgrid, int]:

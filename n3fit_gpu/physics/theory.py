@@ -35,6 +35,7 @@ FORMAT_VERSION = 1
 METADATA_FILE = "theory.json"
 FKTABLES_FILE = "fktables.npz"
 EVOLUTION_FILE = "evolution.npz"
+T0_FILE = "t0.npz"  # optional: x·f at Q0 of the theory's t0 PDF, key "xf" (nbasis, nx)
 SHIPPED_DIR = Path(__file__).parent / "theories"
 BUILD_HINT = "python scripts/build_theory.py --theoryid ID --datasets NAME ... --output DIR"
 
@@ -172,9 +173,10 @@ class Theory:
     Attributes
     ----------
     name : str
-        e.g. "40000000".
-    theoryid : int
-        NNPDF theory id of the card it was built from.
+        e.g. "n3fit_gpu_dis_nlo".
+    theoryid : int | str
+        the id a runcard names it by: ours are names (never an NNPDF theory number, since
+        their physics differs from NNPDF's theory of that number).
     path : Path
         directory it was read from.
     q0 : float
@@ -194,7 +196,7 @@ class Theory:
     """
 
     name: str
-    theoryid: int
+    theoryid: int | str
     path: Path
     q0: float
     xgrid: np.ndarray
@@ -219,21 +221,97 @@ class Theory:
             alphas=arrays["alphas"],
         )
 
+    @property
+    def t0_name(self) -> str | None:
+        """Name of the t0 PDF shipped with this theory (``T0_FILE``), None without one."""
+        entry = self.metadata.get("t0")
+        return None if entry is None else entry["name"]
 
-def shipped_theories() -> list[int]:
-    """Theory ids shipped inside the package, sorted."""
+    def t0_xf(self) -> np.ndarray:
+        """x·f ``(nbasis, nx)`` at Q0 of the theory's own t0 PDF (checksum-verified).
+
+        Raises
+        ------
+        TheoryNotFoundError
+            the theory ships none.
+        """
+        if self.t0_name is None:
+            raise TheoryNotFoundError(
+                f"theory {self.theoryid} ships no t0 PDF; set datacuts.t0pdfset to an LHAPDF "
+                f"set (a folder, e.g. output/<fit>/lhapdf/<fit>, or a name on $LHAPDF_DATA_PATH), "
+                f"or make one with `python scripts/make_t0.py --theory {self.path}`"
+            )
+        return _read_npz(self.path, T0_FILE, self.metadata)["xf"]
+
+    @property
+    def description(self) -> dict:
+        """What a fit prints and records of its theory (:func:`describe`)."""
+        return describe(self.metadata)
+
+
+PERTURBATIVE_ORDERS = {0: "LO", 1: "NLO", 2: "NNLO", 3: "N3LO"}
+
+
+def describe(metadata: dict) -> dict:
+    """A theory's identity from its theory.json: id, order, scheme, Q0, alpha_s, provenance."""
+    card = metadata["theory_card"]
+    pto = card.get("PTO")
+    return {
+        "theoryid": metadata["theoryid"],
+        "order": PERTURBATIVE_ORDERS.get(pto, f"PTO={pto}"),
+        "scheme": card.get("FNS"),
+        "q0": float(metadata["q0"]),
+        "alphas_mz": card.get("alphas"),
+        "fitted_charm": bool(card.get("IC")),
+        "observables": "DIS",
+        "built_from": f"NNPDF theory card {card.get('ID')} with {metadata['build']['overrides']}"
+        if metadata.get("build", {}).get("overrides")
+        else f"NNPDF theory card {card.get('ID')}",
+    }
+
+
+def summary_line(description: dict) -> str:
+    """One line for the start of a fit: ``theory ID: NLO DIS, ZM-VFNS, Q0 = ... (built from)``."""
+    d = description
+    return (
+        f"theory {d['theoryid']}: {d['order']} {d['observables']}, {d['scheme']}, "
+        f"Q0 = {d['q0']:g} GeV, alpha_s(MZ) = {d['alphas_mz']}, "
+        f"{'fitted' if d['fitted_charm'] else 'perturbative'} charm ({d['built_from']})"
+    )
+
+
+def shipped_theories() -> list[str]:
+    """Ids (folder names) of the theories shipped inside the package, sorted."""
     if not SHIPPED_DIR.is_dir():
         return []
-    found = (p.name for p in SHIPPED_DIR.iterdir() if (p / METADATA_FILE).is_file())
-    return sorted(int(name) for name in found if name.isdigit())
+    return sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / METADATA_FILE).is_file())
 
 
-def load_theory(theoryid: int | None = None, path: str | Path | None = None) -> Theory:
+def _not_shipped(theoryid: int | str) -> str:
+    """Why ``theoryid`` cannot be loaded, and what to use instead."""
+    available = ", ".join(
+        "{} ({order} {observables}, {scheme})".format(
+            name, **describe(_read_metadata(SHIPPED_DIR / name))
+        )
+        for name in shipped_theories()
+    )
+    nnpdf = (
+        f"theory {theoryid} is an NNPDF theory number and NNPDF theories are not installed here"
+        if isinstance(theoryid, int)
+        else f"theory {theoryid!r} is not installed"
+    )
+    return (
+        f"{nnpdf}; installed: {available or 'none'}; name one of those in theory.theoryid, or "
+        f"build a theory with `{BUILD_HINT}` and pass --theory DIR"
+    )
+
+
+def load_theory(theoryid: int | str | None = None, path: str | Path | None = None) -> Theory:
     """Load a shipped theory by id, or a user-built one by directory.
 
     Parameters
     ----------
-    theoryid : int, optional
+    theoryid : int | str, optional
         id of a theory shipped with the package (see :func:`shipped_theories`).
     path : str or Path, optional
         directory written by ``scripts/build_theory.py``; takes precedence over ``theoryid``.
@@ -253,11 +331,8 @@ def load_theory(theoryid: int | None = None, path: str | Path | None = None) -> 
         if theoryid is None:
             raise TheoryNotFoundError("no theory given: pass theoryid= or path=")
         path = SHIPPED_DIR / str(theoryid)
-        if not (path / METADATA_FILE).is_file():
-            raise TheoryNotFoundError(
-                f"theory {theoryid} is not shipped (shipped: {shipped_theories()}); "
-                f"build it with `{BUILD_HINT}` and load it with path=DIR"
-            )
+        if not (path / METADATA_FILE).is_file() or str(theoryid) in ("", ".", ".."):
+            raise TheoryNotFoundError(_not_shipped(theoryid))
     path = Path(path)
     metadata = _read_metadata(path)
     tables = _read_npz(path, FKTABLES_FILE, metadata)
@@ -272,7 +347,7 @@ def load_theory(theoryid: int | None = None, path: str | Path | None = None) -> 
     }
     return Theory(
         name=str(metadata["name"]),
-        theoryid=int(metadata["theoryid"]),
+        theoryid=metadata["theoryid"],
         path=path,
         q0=float(metadata["q0"]),
         xgrid=xgrid,
@@ -343,6 +418,22 @@ def _read_metadata(path: Path) -> dict:
             f"{FORMAT_VERSION}; rebuild it with `{BUILD_HINT}`"
         )
     return metadata
+
+
+def write_t0(directory: Path, xf: np.ndarray, record: dict) -> None:
+    """Add (or replace) a theory's t0 PDF: ``t0.npz`` and its entry and checksum in
+    theory.json (written last, atomically). ``record`` must hold its ``name``; the rest
+    (how it was made) is kept as given."""
+    from n3fit_gpu.atomic import atomic_savez, atomic_write_json
+
+    metadata = _read_metadata(directory)
+    shape = (len(metadata["basis"]), len(metadata["xgrid"]))
+    if np.shape(xf) != shape or not np.all(np.isfinite(xf)):
+        raise TheoryError(f"a t0 PDF must be finite x·f of shape {shape}; got {np.shape(xf)}")
+    atomic_savez(directory / T0_FILE, xf=np.asarray(xf, dtype=float))
+    metadata["t0"] = {"file": T0_FILE, **record}
+    metadata["files"][T0_FILE] = sha256(directory / T0_FILE)
+    atomic_write_json(directory / METADATA_FILE, metadata, indent=1)
 
 
 def _read_npz(path: Path, name: str, metadata: dict) -> dict[str, np.ndarray]:

@@ -4,12 +4,15 @@ The shapes are those of the Les Houches PDF-evolution benchmark (hep-ph/0204316,
 
     x u_v = A_u x^0.8 (1-x)^3          x d_v = A_d x^0.8 (1-x)^4
     x g   = A_g x^-0.1 (1-x)^5         x dbar = 0.1939875 x^-0.1 (1-x)^6
-    x ubar = (1-x) x dbar              x s = x sbar = 0.2 x (ubar + dbar)
+    x ubar = (1-x) x dbar
 
-plus a small symmetric charm, x c = x cbar = 0.1 x ubar (so that T15 differs from Sigma), and no
-bottom. The normalisations A_u, A_d, A_g are recomputed here with Euler Beta functions so that the
-valence sum rules (int u_v = 2, int d_v = 1) and the momentum sum rule (int x(Sigma + g) = 1) hold
-exactly for this flavour content.
+with a strange sea as large as the light sea at small x and suppressed at large x,
+x s = x sbar = (1-x)^2 x (ubar + dbar) / 2 (the benchmark's x s = 0.2 x (ubar + dbar) would give
+x T8 ~ x^-0.1 at small x, violating the T8 integrability every closure runcard imposes; this
+one gives x T8 ~ x^0.8), a small symmetric charm, x c = x cbar = 0.1 x ubar (so that T15 differs
+from Sigma), and no bottom. The normalisations A_u, A_d, A_g are recomputed here with Euler Beta
+functions so that the valence sum rules (int u_v = 2, int d_v = 1) and the momentum sum rule
+(int x(Sigma + g) = 1) hold exactly for this flavour content.
 
 Every function returns x times the PDF, as the theory tables (``theory.py``) expect.
 """
@@ -22,7 +25,6 @@ from scipy.special import beta
 from n3fit_gpu.physics.theory import Q0_PIDS, evolution_rotation
 
 _DBAR_NORM = 0.1939875
-_STRANGE_FRACTION = 0.2
 _CHARM_FRACTION = 0.1
 
 
@@ -33,7 +35,7 @@ def _norms() -> tuple[float, float, float]:
     # momentum integrals, int x f dx = int (x f) dx, of each sea term
     dbar = _DBAR_NORM * beta(0.9, 7.0)
     ubar = _DBAR_NORM * beta(0.9, 8.0)
-    strange = _STRANGE_FRACTION * (ubar + dbar)
+    strange = 0.5 * _DBAR_NORM * (beta(0.9, 9.0) + beta(0.9, 10.0))  # (1-x)^2 (ubar+dbar)/2
     charm = _CHARM_FRACTION * ubar
     valence = a_u * beta(1.8, 4.0) + a_d * beta(1.8, 5.0)
     quarks = valence + 2.0 * (ubar + dbar + strange + charm)
@@ -58,7 +60,7 @@ def toy_xf_flavour(x: np.ndarray) -> dict[int, np.ndarray]:
     a_u, a_d, a_g = _norms()
     xdbar = _DBAR_NORM * x**-0.1 * (1.0 - x) ** 6
     xubar = (1.0 - x) * xdbar
-    xs = _STRANGE_FRACTION * (xubar + xdbar)
+    xs = 0.5 * (1.0 - x) ** 2 * (xubar + xdbar)
     xc = _CHARM_FRACTION * xubar
     zero = np.zeros_like(x)
     return {

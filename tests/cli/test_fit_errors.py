@@ -11,8 +11,9 @@ QUICKSTART = Path(__file__).resolve().parents[2] / "runcards" / "quickstart.yml"
 
 
 def run(args):
+    """Exit code and stderr (where errors go; stdout says what runs, e.g. the theory)."""
     result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.output.strip()
+    return result.exit_code, result.stderr.strip()
 
 
 def card_with(tmp_path, old, new):
@@ -30,8 +31,9 @@ def card_with(tmp_path, old, new):
         ("epochs: 2000", "epochs: many", "parameters.epochs"),
         ("stopping_patience: 0.1", "stoping_patience: 0.1", "did you mean 'stopping_patience'"),
         ("description:", "description: !!python/object/apply:os.system ['true']\nx:", "tag"),
-        ("theory: {theoryid: 40000000}", "theory: {theoryid: 40000000", "card.yml:"),
-        ("theory: {theoryid: 40000000}\n", "", "theory"),
+        ("theory: {theoryid: n3fit_gpu_dis_nlo}", "theory: {theoryid: n3fit_gpu_dis", "card.yml:"),
+        ("theory: {theoryid: n3fit_gpu_dis_nlo}\n", "", "theory"),
+        ("theoryid: n3fit_gpu_dis_nlo", "theoryid: 40000000", "NNPDF theories are not installed"),
         ("{t0pdfset: null", "{t0pdfset: no/such/set", "datacuts.t0pdfset: no LHAPDF set at"),
     ],
 )
@@ -60,5 +62,5 @@ def test_missing_theory_folder(tmp_path):
 
 
 def test_help_teaches():
-    code, out = run(["--help"])
-    assert code == 0 and "Examples:" in out and "--resume" in out
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0 and "Examples:" in result.output and "--resume" in result.output

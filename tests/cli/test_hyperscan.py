@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import jsonschema
@@ -19,13 +18,12 @@ from n3fit_gpu.cli.hyperscan import main
 from n3fit_gpu.config import load_runcard
 from n3fit_gpu.scan.space import apply_point
 from n3fit_gpu.search.store import TrialLog, to_hyperopt_trials
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SCAN_CARD = ROOT / "runcards" / "hyperscan.yml"
 SCHEMA = json.loads((ROOT / "n3fit_gpu" / "search" / "trial_document.schema.json").read_text())
-TRIALS = 5
-
-pytestmark = pytest.mark.slow
+TRIALS = 3
 
 
 def tiny_card(folder: Path, name: str = "tiny", **edits: str) -> Path:
@@ -100,6 +98,7 @@ def test_report_writes_a_fittable_best_runcard(finished):
     assert f"  {best['tid']}  " in (report / "best_trials.txt").read_text().splitlines()[2]
 
 
+@pytest.mark.slow
 def test_rerunning_resumes_without_refitting(finished):
     card, root = finished
     before = (root / "tries.jsonl").read_bytes()
@@ -116,6 +115,7 @@ def _lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
+@pytest.mark.slow
 def test_sigkill_mid_trial_then_rerun_gives_the_same_log(finished, tmp_path):
     card, reference = finished
     log = tmp_path / "out" / "tiny" / "tries.jsonl"
@@ -123,13 +123,17 @@ def test_sigkill_mid_trial_then_rerun_gives_the_same_log(finished, tmp_path):
                str(TRIALS), "-o", str(tmp_path / "out"), "--quiet"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while _lines(log) < 2 and worker.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(2.0)  # well inside trial 2 (each trial takes several seconds)
-    assert worker.poll() is None, worker.stderr.read().decode()
+
+    def exited() -> str | None:
+        if worker.poll() is None:
+            return None
+        return f"the scan exited with code {worker.returncode}: {worker.stderr.read().decode()}"
+
+    # trial 2 starts as soon as trial 1 is logged: kill it there, however fast the machine
+    wait_for(lambda: _lines(log) >= 2, "trials 0 and 1 in the log", exited, interval=0.01)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
+    assert worker.returncode == -signal.SIGKILL  # killed, not finished
     killed_at = _lines(log)
     assert 2 <= killed_at < TRIALS
     subprocess.run(command, env=env, check=True, capture_output=True)
@@ -142,6 +146,7 @@ def test_sigkill_mid_trial_then_rerun_gives_the_same_log(finished, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_threshold_abort_never_trains_the_next_fold(tmp_path):
     card = tiny_card(tmp_path, "strict", **{"  threshold:": "  threshold: 1.0e-3"})
     code, out = scan(card, "--trials", 2, "-o", tmp_path / "out")
@@ -180,6 +185,7 @@ def _copy_of(root: Path, tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.mark.slow
 def test_worker_joins_the_scan_and_runs_one_more_trial(finished, tmp_path):
     card, reference = finished
     root = _copy_of(reference, tmp_path)

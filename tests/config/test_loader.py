@@ -95,8 +95,10 @@ def test_parse_accepts_the_same_text_as_load(tmp_path):
 
 
 def test_merge_keys_are_not_mistaken_for_duplicates():
-    anchored = "theory_defaults: &t {theoryid: 40000000}\n"
-    text = edit(QUICKSTART, "theory: {theoryid: 40000000}", "theory:\n  <<: *t\n  theoryid: 7")
+    anchored = "theory_defaults: &t {theoryid: n3fit_gpu_dis_nlo}\n"
+    text = edit(
+        QUICKSTART, "theory: {theoryid: n3fit_gpu_dis_nlo}", "theory:\n  <<: *t\n  theoryid: 7"
+    )
     message = error_of(anchored + text)
     # the anchor block itself is an unknown key, but nothing is reported twice
     assert message.startswith("runcard.yml:1 theory_defaults: unknown key 'theory_defaults'")

@@ -23,16 +23,17 @@ def test_missing_required_key_names_the_block_that_lacks_it():
 
 
 def test_missing_top_level_block():
-    text = edit(QUICKSTART, "theory: {theoryid: 40000000}", "")
-    assert "theory: missing required key (e.g. theory: {theoryid: 40000000})" in error_of(text)
+    text = edit(QUICKSTART, "theory: {theoryid: n3fit_gpu_dis_nlo}", "")
+    assert "theory: missing required key (e.g. theory: {theoryid: n3fit_gpu_dis_nlo})" in error_of(
+        text
+    )
 
 
 def test_wrong_type():
-    text = edit(QUICKSTART, "theoryid: 40000000", "theoryid: forty")
-    assert error_of(text) == (
-        f"runcard.yml:{line_of(text, 'theoryid')} theory.theoryid: must be a whole number; "
-        "got 'forty' (an NNPDF theory number such as 40000000)"
-    )
+    text = edit(QUICKSTART, "theoryid: n3fit_gpu_dis_nlo", "theoryid: [1]")
+    message = error_of(text)
+    assert message.startswith(f"runcard.yml:{line_of(text, 'theoryid')} theory.theoryid:")
+    assert "(an installed theory, e.g. n3fit_gpu_dis_nlo" in message
 
 
 def test_block_given_as_a_list():

@@ -12,7 +12,7 @@ description: NNPDF4.0-like DIS fit
 dataset_inputs:
 - {dataset: BCDMS_NC_NOTFIXED_P_EM-F2, variant: legacy, frac: 0.75}
 datacuts: {t0pdfset: null, q2min: 3.49, w2min: 12.5}
-theory: {theoryid: 40000000}
+theory: {theoryid: n3fit_gpu_dis_nlo}
 trvlseed: 591866982
 nnseed: 945709987
 mcseed: 519562661
@@ -46,7 +46,7 @@ same_trvl_per_replica: false
 
 MINIMAL = """
 dataset_inputs: [{dataset: HERA_CC_318GEV_EP-SIGMARED}]
-theory: {theoryid: 40000000}
+theory: {theoryid: n3fit_gpu_dis_nlo}
 parameters:
   nodes_per_layer: [25, 20, 8]
   activation_per_layer: [tanh, tanh, linear]
@@ -68,7 +68,7 @@ DIS_DATASETS = (
 def test_shipped_runcards_load_with_the_dis_data(name):
     card = load_runcard(RUNCARDS / f"{name}.yml")
     assert tuple(d.dataset for d in card.dataset_inputs) == DIS_DATASETS
-    assert card.theory.theoryid == 40000000
+    assert card.theory.theoryid == "n3fit_gpu_dis_nlo"
     assert len(card.positivity.posdatasets) == 7
     assert len(card.integrability.integdatasets) == 5
     assert [f.fl for f in card.fitting.basis] == [fl for fl, _, _ in NNPDF40_BASIS]

@@ -53,6 +53,7 @@ def test_builder_writes_a_loadable_theory(tmp_path):
     assert len(built.positivity) == 7 and len(built.integrability) == 5
     assert built.evolution().operator.shape == (4, 11, len(built.xgrid), len(BASIS), 50)
     assert built.metadata["build"]["overrides"]["FNS"] == "ZM-VFNS"
+    assert built.theoryid == "theory"  # named after its folder, never NNPDF's 40000000
 
 
 class _EvolvedToy:
@@ -140,7 +141,7 @@ def _direct(card: dict, table, points: dict, xgrid: np.ndarray, work: Path) -> n
     [("HERA_NC_318GEV_EP-SIGMARED", [0, 60, 200]), ("NMC_NC_NOTFIXED_P_EM-SIGMARED", [0, 100])],
 )
 def test_shipped_tables_match_direct_yadism_and_eko(dataset, rows, tmp_path):
-    theory = load_theory(theoryid=40000000)
+    theory = load_theory(theoryid="n3fit_gpu_dis_nlo")
     observable = theory.datasets[dataset]
     points = {key: observable.kinematics[key][rows].tolist() for key in ("x", "Q2", "y")}
     table = _builder().TABLES[dataset][0]

@@ -83,6 +83,7 @@ def _trial(
     return card.model_copy(update={"parameters": params, "double_precision": True})
 
 
+@pytest.mark.slow
 def test_stacked_trials_equal_each_trial_alone(float64):
     """Two slots with different optimizers (Adam, Nadam) and settings, activations, patience,
     epochs, positivity schedule and hidden widths in one model train as each does alone

@@ -20,7 +20,7 @@ QUICKSTART = Path(__file__).resolve().parents[2] / "runcards" / "quickstart.yml"
 
 @pytest.fixture(scope="module")
 def theory():
-    return load_theory(40000000)
+    return load_theory("n3fit_gpu_dis_nlo")
 
 
 def one_dataset_card(name: str, t0: str | None):

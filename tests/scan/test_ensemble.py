@@ -165,7 +165,9 @@ def test_ensemble_of_a_real_scan_is_written_as_a_fit(scan):
     assert (scan / "ensemble" / "pareto.png").stat().st_size > 0
     fit = scan / "ensemble" / "tiny_ensemble"
     summary = json.loads((fit / "summary.json").read_text())
-    assert summary["replicas"] == dict.fromkeys(("requested", "written", "ok"), len(chosen))
+    assert summary["replicas"] == dict.fromkeys(
+        ("requested", "written", "ok", "selected"), len(chosen)
+    )
     for i in range(1, len(chosen) + 1):
         assert (fit / "nnfit" / f"replica_{i}" / "tiny_ensemble.exportgrid").is_file()
     lhapdf = fit / "lhapdf" / "tiny_ensemble"

@@ -44,7 +44,7 @@ def test_saturation_of_a_pdf_linear_in_log_x():
 
 
 def test_integrability_counts_only_numbers_above_the_threshold():
-    theory = load_theory(40000000)
+    theory = load_theory("n3fit_gpu_dis_nlo")
     truth = toy_xf_evolution(theory.xgrid, theory.basis)  # (9, nx)
     numbers = [np.abs(predict(theory.integrability[n], truth)).sum() for n in INTEG]
     xf = np.stack([truth.T, np.zeros_like(truth.T), 100 * truth.T])

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import PATIENCE
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "benchmark.py"
 
 
@@ -15,7 +17,7 @@ def test_reduced_benchmark_reports_rates_and_ratios(tmp_path):
     out = tmp_path / "bench.json"
     cmd = [sys.executable, str(SCRIPT), "--replicas", "1", "2", "--epochs", "20"]
     cmd += ["--backends", "tensorflow", "--separate-max", "2", "--json", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PATIENCE)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(out.read_text())
     rows = {(r["mode"], r["replicas"]): r for r in report["rows"]}
@@ -34,7 +36,7 @@ def test_benchmark_runs_on_jax_without_tensorflow(tmp_path, jax_only_env):
     out = tmp_path / "bench.json"
     cmd = [sys.executable, str(SCRIPT), "--replicas", "1", "2", "--epochs", "20"]
     cmd += ["--backends", "jax", "--separate-max", "1", "--json", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=jax_only_env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PATIENCE, env=jax_only_env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = json.loads(out.read_text())["rows"]
     assert [(r["backend"], r["replicas"]) for r in rows] == [("jax", 1), ("jax", 2)]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import PATIENCE
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "benchmark_scan.py"
 REDUCED = [
     "--workers", "3", "--trials-per-worker", "2", "--trial-seconds", "0.01", "0.02",
@@ -22,7 +24,7 @@ def test_reduced_scan_benchmark_reports_every_part(tmp_path):
         [sys.executable, str(SCRIPT), *REDUCED, "--json", str(out)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=PATIENCE,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(out.read_text())

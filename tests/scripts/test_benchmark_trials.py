@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import PATIENCE
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "benchmark_trials.py"
 
 
@@ -16,7 +18,7 @@ def test_reduced_trials_benchmark_reports_both_parts(tmp_path):
     cmd = [sys.executable, str(SCRIPT), "--trials", "3", "--per-model", "3", "--replicas", "1"]
     cmd += ["--min-epochs", "100", "--max-epochs", "200", "--rung", "100", "--bootstrap", "0"]
     cmd += ["--json", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PATIENCE)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(out.read_text())
     one, three = report["stacked"]

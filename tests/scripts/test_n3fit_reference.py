@@ -7,16 +7,20 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+from tests.waiting import PATIENCE
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "n3fit_reference.py"
 QUICKSTART = Path(__file__).resolve().parents[2] / "runcards" / "quickstart.yml"
 
 
+@pytest.mark.slow
 def test_export_writes_the_quickstart_problem(tmp_path):
     out = tmp_path / "problem.npz"
     cmd = [sys.executable, str(SCRIPT), "export", "--runcard", str(QUICKSTART)]
     proc = subprocess.run(cmd + ["--replicas", "2", "--out", str(out)], capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
+                          text=True, timeout=PATIENCE)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     npz = np.load(out)
     header = json.loads(npz["header"].tobytes())

@@ -12,6 +12,7 @@ from n3fit_gpu.search import local
 from n3fit_gpu.search.errors import SearchError
 from n3fit_gpu.search.local import run_local_workers
 from n3fit_gpu.search.store import TrialLog
+from tests.waiting import wait_for
 
 TOY = Path(__file__).with_name("toy_worker.py")
 FAIL = [sys.executable, "-c", "import sys; print('error: no theory 123'); sys.exit(2)"]
@@ -45,10 +46,11 @@ def test_ctrl_c_stops_every_worker(tmp_path, monkeypatch):
     commands = {str(i): [sys.executable, "-c", sleeper, str(p)] for i, p in enumerate(pid_files)}
 
     def interrupt(seconds):
-        deadline = time.monotonic() + 60
-        while not all(p.exists() and p.read_text() for p in pid_files):
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_for(
+            lambda: all(p.exists() and p.read_text() for p in pid_files),
+            "both workers to write their pid",
+            interval=0.01,
+        )
         raise KeyboardInterrupt
 
     monkeypatch.setattr(local, "time", SimpleNamespace(sleep=interrupt, monotonic=time.monotonic))

@@ -15,6 +15,7 @@ from n3fit_gpu.search.claims import Claims, read_claims
 from n3fit_gpu.search.errors import SearchError
 from n3fit_gpu.search.store import TrialLog
 from n3fit_gpu.search.worker import WorkerSettings, default_worker_id
+from tests.waiting import PATIENCE, wait_for
 
 from .toy_worker import run_toy_worker
 
@@ -27,8 +28,9 @@ def _log_lines(folder):
     return [json.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
 
 
-def _in_threads(jobs, timeout=120):
-    """Run ``jobs`` (callables) in threads; fail if one raises or any is still running."""
+def _in_threads(jobs, timeout=PATIENCE):
+    """Run ``jobs`` (callables) in threads; fail if one raises, or any still runs after
+    ``timeout`` (a hang guard, not a speed bound)."""
     errors = []
 
     def guarded(job):
@@ -77,11 +79,12 @@ def test_two_scans_in_one_store_directory_never_mix(tmp_path):
 
 
 def test_a_restarted_worker_reruns_its_own_claimed_trial_at_once(tmp_path):
-    Claims(tmp_path / "claims", "job-3", lease=600).claim_next([0])  # then the job died
-    Claims(tmp_path / "claims", "other", lease=600).claim_next([1])  # alive, elsewhere
-    settings = WorkerSettings("job-3", lease=600, poll=0.01)
+    lease = 100 * 60  # far longer than a one-trial run takes on any machine, however loaded
+    Claims(tmp_path / "claims", "job-3", lease=lease).claim_next([0])  # then the job died
+    Claims(tmp_path / "claims", "other", lease=lease).claim_next([1])  # alive, elsewhere
+    settings = WorkerSettings("job-3", lease=lease, poll=0.01)
     finished = []
-    _in_threads([lambda: finished.append(run_toy_worker(tmp_path, 1, settings))], timeout=60)
+    _in_threads([lambda: finished.append(run_toy_worker(tmp_path, 1, settings))], lease / 10)
     assert [(d["tid"], d["owner"]) for d in _log_lines(tmp_path)] == [(0, "job-3")]
     assert [c.worker for c in read_claims(tmp_path / "claims")] == ["other"]
 
@@ -115,17 +118,21 @@ def test_eight_workers_two_sigkilled_every_trial_once_and_theirs_rerun(tmp_path)
     try:
         for victim in rng.sample(names, 2):
             wait_for_lines = rng.randint(0, 8)
-            deadline = time.monotonic() + 240
-            while len(_log_lines(folder)) < wait_for_lines or not _claimed_by(claims, victim):
-                assert time.monotonic() < deadline and procs[victim].poll() is None
-                time.sleep(0.01)
+            wait_for(
+                lambda v=victim, n=wait_for_lines: (
+                    len(_log_lines(folder)) >= n and _claimed_by(claims, v)
+                ),
+                f"{wait_for_lines} trials logged and a claim held by {victim}",
+                lambda v=victim: procs[v].poll() is not None and f"{v} exited",
+                interval=0.01,
+            )
             time.sleep(rng.uniform(0.0, 0.15))  # a random moment inside its 0.5 s trial
             procs[victim].kill()
             procs[victim].wait()
             held_at_kill[victim] = _claimed_by(claims, victim)
         for name, proc in procs.items():
             if name not in held_at_kill:
-                assert proc.wait(timeout=240) == 0, proc.stderr.read().decode()[-2000:]
+                assert proc.wait() == 0, proc.stderr.read().decode()[-2000:]
     finally:
         for proc in procs.values():
             proc.kill()

@@ -19,6 +19,7 @@ from typing import NoReturn
 import pytest
 
 from tests.slurm.helpers import CLUSTER, CLUSTER_DIR
+from tests.waiting import PATIENCE
 
 TOOLS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo")
 
@@ -31,7 +32,7 @@ def _unavailable(reason: str) -> NoReturn:
 
 def _cluster(action: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(CLUSTER), action, str(CLUSTER_DIR)], capture_output=True, text=True, timeout=120
+        [str(CLUSTER), action, str(CLUSTER_DIR)], capture_output=True, text=True, timeout=PATIENCE
     )
 
 

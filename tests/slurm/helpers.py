@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.waiting import wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts" / "slurm"
 CLUSTER = SCRIPTS / "local_cluster.sh"
@@ -37,14 +39,15 @@ def active(jobs: list[str], env: dict[str, str]) -> list[str]:
     return result.stdout.splitlines()
 
 
-def wait(jobs: list[str], env: dict[str, str], timeout: float, logs: Path) -> float:
-    """Seconds until every job in ``jobs`` has ended; cancels them and fails after ``timeout``."""
+def wait(jobs: list[str], env: dict[str, str], logs: Path) -> float:
+    """Seconds until every job in ``jobs`` has ended, however long that takes on a loaded
+    machine (up to :data:`tests.waiting.PATIENCE`; then they are cancelled and it fails)."""
     start = time.monotonic()
-    while lines := active(jobs, env):
-        if time.monotonic() - start > timeout:
-            subprocess.run(["scancel", *jobs], env=env, timeout=30)
-            raise AssertionError(f"still running after {timeout:.0f} s: {lines}\n{job_logs(logs)}")
-        time.sleep(2)
+    try:
+        wait_for(lambda: not active(jobs, env), f"SLURM jobs {jobs} to end", interval=2)
+    except AssertionError as error:
+        subprocess.run(["scancel", *jobs], env=env, timeout=30)
+        raise AssertionError(f"{error}\n{job_logs(logs)}") from None
     return time.monotonic() - start
 
 

@@ -28,7 +28,7 @@ def test_fit_array_then_collect(slurm_env, tmp_path):
     jobs = submit("submit_fit.sh", ["tinyfit.yml", 4, 2, "out"], slurm_env, cwd=tmp_path)
     assert set(jobs) == {"array", "collect"}, jobs
     out = tmp_path / "out"
-    seconds = wait(list(jobs.values()), slurm_env, timeout=300, logs=out)
+    seconds = wait(list(jobs.values()), slurm_env, logs=out)
     print(f"fit array + collect: {seconds:.0f} s")
     logs = job_logs(out)
     fit = out / "tinyfit"

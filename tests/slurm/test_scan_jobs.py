@@ -39,7 +39,7 @@ def test_scan_workers_then_report(slurm_env, tmp_path):
     jobs = submit("submit_scan.sh", args, slurm_env, cwd=tmp_path)
     assert set(jobs) == {"array", "report"}, jobs
     out = tmp_path / "out"
-    seconds = wait(list(jobs.values()), slurm_env, timeout=300, logs=out)
+    seconds = wait(list(jobs.values()), slurm_env, logs=out)
     print(f"scan workers + report: {seconds:.0f} s")
     logs = job_logs(out)
     for task in range(WORKERS):

@@ -1,0 +1,49 @@
+"""The ``n3fit-gpu closure`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from n3fit_gpu.cli.errors import one_line_errors
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("fits", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Folder for closure.json and closure_pulls.png (default: the first fit's folder).",
+)
+@click.option("--xmin", type=float, default=1e-3, show_default=True, help="x-space region start.")
+@click.option("--xmax", type=float, default=0.7, show_default=True, help="x-space region end.")
+@click.option("--theory", type=click.Path(path_type=Path), help="Theory folder of the fits.")
+@one_line_errors
+def main(fits, output, xmin, xmax, theory):
+    """Judge closure fits against their truth: is the uncertainty faithful?
+
+    FITS are folders written by `fit` from runcards with closuretest.fakedata (e.g.
+    runcards/closure.yml), each fitted to its own level-1 data (another
+    closuretest.filterseed) of the same truth (closuretest.fakepdf: toy, or any LHAPDF set, so
+    you can bring your own). Several fits are needed for a meaningful R_bv.
+
+    \b
+    Data space: R_bv = sqrt(bias / variance) (faithful: 1, below 1: conservative) and
+      ξ_1σ, how often the truth is within 1σ of the replica mean along the covariance's
+      eigenvectors (faithful: 0.68).
+    X space (PDFs at Q0, XMIN ≤ x ≤ XMAX): per flavour, the fraction of points where the truth
+      is inside the replicas' 68% band (faithful: 0.68) and the mean pull (mean − truth)/σ
+      (a coherent pull, the same sign in every fit, is a bias of the method).
+
+    \b
+    Example:
+      for s in 1 2 3 4; do fit runcards/closure.yml --seed $s -o out$s; done
+      n3fit-gpu closure out*/closure -o closure_report
+    """
+    from n3fit_gpu.outputs.closure_report import closure_report, format_report, load_closure_fit
+
+    loaded = [load_closure_fit(folder, theory) for folder in fits]
+    report = closure_report(loaded, output or Path(fits[0]), (xmin, xmax))
+    click.echo(format_report(report))
