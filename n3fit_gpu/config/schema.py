@@ -280,7 +280,11 @@ class ClosureTest(_Block):
 
     filterseed: NonNegativeInt = Field(0, description="Seed of the level-1 noise.")
     fakepdf: str = Field(
-        "toy", description="The truth: 'toy' (built-in) or the folder of an LHAPDF6 set."
+        "toy",
+        description=(
+            "The truth: a built-in analytic PDF (toy, steep_sea, soft_gluon) or an LHAPDF6 set "
+            "(a folder, or a name on $LHAPDF_DATA_PATH)."
+        ),
     )
     fakedata: bool = Field(False, description="Replace the data by the truth's predictions.")
     fakenoise: bool = Field(False, description="Add one draw of experimental noise to them.")

@@ -6,7 +6,7 @@ central values in multiplicative uncertainties (:func:`.covariance.absolute_sys`
 truth of closure tests (``closuretest.fakepdf``).
 
 - ``None`` (or the t0 PDF's name): the t0 PDF shipped with the theory (:meth:`Theory.t0_xf`);
-- ``toy``: the built-in closure-test truth (:mod:`.toy_pdf`);
+- ``toy``, ``steep_sea``, ``soft_gluon``: the built-in analytic truths (:mod:`.truths`);
 - a path: the folder of an LHAPDF6 ``lhagrid1`` set, e.g. ``output/<fit>/lhapdf/<fit>`` as our
   own fits write it; a bare name is looked up in ``$LHAPDF_DATA_PATH`` (then ``$LHAPATH``), as
   LHAPDF does. Member 0 (the central PDF) is read at Q0, which must be a Q knot of the set
@@ -29,7 +29,7 @@ from scipy.interpolate import CubicHermiteSpline
 from n3fit_gpu.errors import PDFSetError
 from n3fit_gpu.outputs.lhapdf import Subgrid, read_lhapdf_member
 from n3fit_gpu.physics.theory import Q0_PIDS, Theory, evolution_rotation
-from n3fit_gpu.physics.toy_pdf import toy_xf_evolution
+from n3fit_gpu.physics.truths import TRUTHS
 
 TOY = "toy"
 _Q_TOLERANCE = 1e-6  # relative: Q knots are written with 17 digits
@@ -42,8 +42,8 @@ def pdf_at_q0(spec: str | None, theory: Theory, key: str = "datacuts.t0pdfset") 
     Parameters
     ----------
     spec : str | None
-        None or the theory's t0 name (its t0 PDF), ``toy``, or an LHAPDF6 set: a folder or a
-        name on ``$LHAPDF_DATA_PATH`` (member 0 is used).
+        None or the theory's t0 name (its t0 PDF), a built-in truth (``toy``...), or an
+        LHAPDF6 set: a folder or a name on ``$LHAPDF_DATA_PATH`` (member 0 is used).
     theory : Theory
         gives Q0, the x grid and the evolution basis.
     key : str
@@ -56,8 +56,8 @@ def pdf_at_q0(spec: str | None, theory: Theory, key: str = "datacuts.t0pdfset") 
     """
     if spec is None or spec == theory.t0_name:
         return theory.t0_xf()
-    if spec == TOY:
-        return toy_xf_evolution(theory.xgrid, theory.basis)
+    if spec in TRUTHS:
+        return TRUTHS[spec].xf_evolution(theory.xgrid, theory.basis)
     try:
         subgrids = read_lhapdf_member(_set_folder(spec), 0)
     except PDFSetError as error:

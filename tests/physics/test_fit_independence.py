@@ -89,7 +89,7 @@ def test_stacked_trials_equal_each_trial_alone(float64):
     epochs, positivity schedule and hidden widths in one model train as each does alone
     (slot i: trial i, replica i + 1)."""
     card = load_runcard(QUICKSTART)
-    trial_a = _trial(card, 60, 0.1, 5e-3, 1.0, (25, 20, 8), {})
+    trial_a = _trial(card, 60, 0.05, 5e-3, 1.0, (25, 20, 8), {})  # stops at 47 (t0 covariance)
     positivity = {"initial": 50.0, "multiplier": 3.0}
     trial_b = _trial(card, 45, 0.15, 1e-2, 0.5, (12, 30, 8), positivity, "Nadam", "sigmoid")
     theory = load_theory(card.theory.theoryid)
