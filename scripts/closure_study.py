@@ -18,20 +18,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
-
-def edited(card: dict, edits: list[str]) -> dict:
-    """``card`` with each ``dotted.key=YAML value`` set."""
-    for edit in edits:
-        key, _, value = edit.partition("=")
-        *parents, leaf = key.split(".")
-        node = card
-        for part in parents:
-            node = node[part]
-        node[leaf] = yaml.safe_load(value)
-    return card
-
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -46,35 +32,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, if not installed
-    from n3fit_gpu.config import load_runcard
     from n3fit_gpu.ensemble.backend import select_backend
 
     select_backend(args.backend)
-    from n3fit_gpu.fit import run_fit
-    from n3fit_gpu.outputs.closure_report import closure_report, format_report, load_closure_fit
+    from n3fit_gpu.closure_study import run_closure_study
+    from n3fit_gpu.outputs.closure_report import format_report
 
-    base = yaml.safe_load(args.runcard.read_text())
-    folders = []
-    for k in range(1, args.fits + 1):
-        seed = args.seed + k
-        card = edited(yaml.safe_load(yaml.safe_dump(base)), args.edits)
-        card["closuretest"] = {
-            **card.get("closuretest", {}),
-            "fakedata": True,
-            "fakenoise": True,
-            "fakepdf": args.truth,
-            "filterseed": seed,
-        }
-        card.update(nnseed=seed, mcseed=seed, trvlseed=seed, replicas=args.replicas)
-        path = args.work / "runcards" / f"fit_{k}.yml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(card, sort_keys=False))
-        folder = args.work / "fits" / f"fit_{k}"
-        if not (folder / "summary.json").exists():
-            run_fit(load_runcard(path), path, args.work / "fits", resume=True, show_progress=False)
-        folders.append(folder)
-    report = closure_report(
-        [load_closure_fit(folder) for folder in folders], args.work / "report"
+    report = run_closure_study(
+        args.runcard, args.truth, args.fits, args.replicas, args.work, args.edits, args.seed
     )
     print(format_report(report))
 

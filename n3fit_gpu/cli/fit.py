@@ -53,11 +53,16 @@ def main(runcard, replicas, output, backend, seed, theory, resume, quiet):
     trained on its own Monte Carlo copy of the data with its own training/validation split,
     exactly as if fitted alone, and stops on its own validation χ².
 
+    The theory (order, scheme, Q0) is printed as the fit starts. Every fit uses the t0
+    covariance (datacuts.t0pdfset; null: the theory's own t0 PDF). After training, replicas
+    are selected as NNPDF's postfit does (convergence, integrability, 4σ χ² and arc-length
+    outliers); the exit code is 2 when none is selected.
+
     \b
     Writes OUTPUT/<name>/:
       nnfit/replica_N/<name>.exportgrid, <name>.json   per replica (NNPDF formats)
-      summary.json                                      χ² per dataset, replica status
-      lhapdf/<name>/                                    LHAPDF6 grid set (member 0 = mean)
+      summary.json                                      theory, χ² per dataset, postfit
+      lhapdf/<name>/                                    LHAPDF6 set of the selected replicas
       plots/*.png                                       PDFs at Q0, χ² per dataset, training
 
     \b

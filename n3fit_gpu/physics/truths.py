@@ -17,6 +17,8 @@ Truths (:data:`TRUTHS`):
   (1-x)² (ū + d̄)/2 and charm 0.1 ū (see :mod:`.toy_pdf`);
 * ``steep_sea``: a sea falling steeply at large x ((1-x)^9), d̄ > ū (asymmetry x^0.85), a flat
   small-x gluon (x g → const), strangeness suppressed at large x (1 - 0.6 x^0.6);
+* ``hard_sea``: the toy's valence and gluon with a sea (and charm, 0.3 ū) falling only as
+  (1-x)^4: at large x the sea stays well above zero, away from the positivity bound;
 * ``soft_gluon``: a hard valence d quark, a gluon rising at small x and soft at large x
   (x^-0.2 (1-x)^4), a sea with ū/d̄ = 1 - 0.6 x^0.7, strangeness suppressed as 1 - 0.8 x^0.8.
 """
@@ -109,6 +111,8 @@ class AnalyticPDF:
 _LH_DBAR = Term(0.1939875, -0.1, 6.0)  # the Les Houches benchmark's x d̄
 _LH_UBAR = _LH_DBAR.times(1.0, b=1.0)  # x ū = (1-x) x d̄
 
+_HARD_DBAR = Term(0.12, -0.1, 4.0)
+_HARD_UBAR = _HARD_DBAR.times(1.0, b=0.5)
 _STEEP_DBAR = Term(0.15, -0.15, 9.0)
 _STEEP_UBAR = _STEEP_DBAR.times(1.0, b=1.0)
 _SOFT_DBAR = Term(0.2, -0.2, 7.0)
@@ -143,6 +147,16 @@ TRUTHS: dict[str, AnalyticPDF] = {
             dbar=(_STEEP_DBAR,),
             s=_suppressed_strange((_STEEP_UBAR, _STEEP_DBAR), 0.6, 0.6),
             c=(_STEEP_UBAR.times(0.05),),
+        ),
+        AnalyticPDF(
+            name="hard_sea",
+            uv=(0.8, 3.0),
+            dv=(0.8, 4.0),
+            g=(-0.1, 5.0),
+            ubar=(_HARD_UBAR,),
+            dbar=(_HARD_DBAR,),
+            s=_suppressed_strange((_HARD_UBAR, _HARD_DBAR), 0.5, 0.7),
+            c=(_HARD_UBAR.times(0.3),),
         ),
         AnalyticPDF(
             name="soft_gluon",

@@ -11,8 +11,8 @@ from n3fit_gpu.config import load_runcard
 from n3fit_gpu.outputs.replica_json import read_replica_json
 from n3fit_gpu.physics.covariance import chi2
 from n3fit_gpu.physics.fit_data import FitData, load_fit_data, predict
-from n3fit_gpu.physics.theory import Theory, load_theory
 from n3fit_gpu.physics.pdf_sets import pdf_at_q0
+from n3fit_gpu.physics.theory import Theory, load_theory
 from n3fit_gpu.physics.toy_pdf import toy_xf_evolution
 from n3fit_gpu.physics.truths import TRUTHS
 
