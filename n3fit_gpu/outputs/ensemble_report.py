@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from n3fit_gpu.atomic import atomic_write_json
+from n3fit_gpu.errors import OutputError
 from n3fit_gpu.outputs.exportgrid import EXPORT_LABELS
 from n3fit_gpu.outputs.lhapdf import write_lhapdf_set
 from n3fit_gpu.outputs.plots import plot_chi2_per_dataset, plot_pdf_bands, plot_training_curves
@@ -22,7 +23,12 @@ from n3fit_gpu.outputs.replica_json import read_replica_json
 from n3fit_gpu.physics.covariance import build_covariance, chi2
 from n3fit_gpu.physics.fit_data import load_fitted_datasets, predict
 from n3fit_gpu.physics.pdf_sets import pdf_at_q0
-from n3fit_gpu.physics.postfit import PostfitResult, PostfitSettings, select_replicas
+from n3fit_gpu.physics.postfit import (
+    INTEGRABILITY_FLAVOURS,
+    PostfitResult,
+    PostfitSettings,
+    select_replicas,
+)
 from n3fit_gpu.physics.theory import Theory
 
 LHAPDF_INFO = {"SetDesc": "n3fit_gpu fit", "Authors": "n3fit_gpu", "OrderQCD": 1}
@@ -85,6 +91,12 @@ def write_ensemble_outputs(
 def postfit(infos: dict, settings: PostfitSettings) -> PostfitResult:
     """NNPDF's postfit selection of the replicas whose records are ``infos`` (replica → info)."""
     chosen = list(infos)
+    if len({(len(infos[r].integrability), len(infos[r].arc_lengths)) for r in chosen}) > 1:
+        odd = [r for r in chosen if len(infos[r].integrability) != len(INTEGRABILITY_FLAVOURS)]
+        raise OutputError(
+            f"replicas {odd[:5]} were written by an earlier version (other integrability "
+            "numbers); refit them: delete their nnfit/replica_N folders and rerun with --resume"
+        )
     return select_replicas(
         chosen,
         [infos[r].status == "ok" and infos[r].pos_state == "POS_PASS" for r in chosen],
