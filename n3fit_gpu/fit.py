@@ -401,6 +401,15 @@ def run_fit(
         report = {"seconds": time.perf_counter() - start, "replica_epochs": result.replica_epochs}
     else:
         report = {"seconds": 0.0, "replica_epochs": 0}
+    write_fit_outputs(card, theory, paths, replicas, report)
+    return paths.root
+
+
+def write_fit_outputs(
+    card, theory: Theory, paths: FitPaths, replicas: Sequence[int], report: dict
+) -> None:
+    """The ensemble files of a fit (summary, LHAPDF set of the replicas postfit selects,
+    plots); :class:`TrainingError` (one line, after writing them) when postfit selects none."""
     summary = write_ensemble_outputs(card, theory, paths, replicas, report)
     if not summary["postfit"]["selected"]:
         vetoed = summary["postfit"]["vetoed"]
@@ -410,4 +419,3 @@ def run_fit(
             f"replica is kept in {paths.root / 'nnfit'} and summary.json says why: train longer "
             "(parameters.epochs) or relax parameters.threshold_chi2"
         )
-    return paths.root

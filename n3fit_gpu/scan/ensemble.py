@@ -38,8 +38,14 @@ from n3fit_gpu.config import load_runcard
 from n3fit_gpu.config.schema import RunCard
 from n3fit_gpu.ensemble.backend import set_precision
 from n3fit_gpu.errors import FitInterrupted, OutputError
-from n3fit_gpu.fit import SLOT_KEYS, FitPaths, pending_replicas, train_replicas, write_replicas
-from n3fit_gpu.outputs.ensemble_report import write_ensemble_outputs
+from n3fit_gpu.fit import (
+    SLOT_KEYS,
+    FitPaths,
+    pending_replicas,
+    train_replicas,
+    write_fit_outputs,
+    write_replicas,
+)
 from n3fit_gpu.outputs.plots import new_figure, save_png
 from n3fit_gpu.outputs.scan_report import ok_trials
 from n3fit_gpu.physics.fit_data import FitData, load_fit_data
@@ -311,7 +317,7 @@ def refit(
             kept = sum(paths.done(n) for n in numbers)
             raise FitInterrupted(kept, len(numbers), int(result.finished.sum()))
     report = {"seconds": time.perf_counter() - start, "replica_epochs": replica_epochs}
-    write_ensemble_outputs(card, theory, paths, numbers, report)
+    write_fit_outputs(card, theory, paths, numbers, report)
     return paths.root
 
 
