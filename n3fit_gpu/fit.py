@@ -35,7 +35,12 @@ from n3fit_gpu.ensemble.optimizers import make_optimizer
 from n3fit_gpu.errors import FitInterrupted, OutputError, TrainingError
 from n3fit_gpu.outputs.ensemble_report import write_ensemble_outputs
 from n3fit_gpu.outputs.exportgrid import EXPORT_XGRID, evolution_to_flavour, write_exportgrid
-from n3fit_gpu.outputs.replica_json import ReplicaFitInfo, arc_length, write_replica_json
+from n3fit_gpu.outputs.replica_json import (
+    ReplicaFitInfo,
+    arc_length,
+    code_versions,
+    write_replica_json,
+)
 from n3fit_gpu.physics.fit_data import FitData, fit_tensors, load_fit_data
 from n3fit_gpu.physics.losses import PDFLoss, PenaltySchedule
 from n3fit_gpu.physics.pdf_model import StackedPDF, evaluate
@@ -274,6 +279,7 @@ def write_replicas(
     seeds = replica_seeds(card.nnseed, data.replicas)
     arc_rows = [theory.basis.index(label) for label in ARC_LENGTH_FLAVOURS]
     seconds = result.seconds
+    versions = code_versions(keras.backend.backend())
     for i, replica in enumerate(data.replicas if numbers is None else numbers):
         if not result.finished[i]:
             continue
@@ -305,6 +311,7 @@ def write_replicas(
             arc_lengths=arc_length(EXPORT_XGRID, xf_export[i].T[arc_rows]),
             integrability=[float(v) for v in integ[i]],
             timing={"walltime": {"training": seconds, "per_replica": seconds / len(data.replicas)}},
+            version=versions,
             status=_replica_status(result, i, bool(pos_ok[i]), card.parameters.threshold_chi2),
             replica=int(replica),
             seed=int(seeds[i]),

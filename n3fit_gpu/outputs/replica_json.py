@@ -3,10 +3,11 @@
 NNPDF's n3fit writes, per replica, ``preprocessing`` (one ``{fl, smallx, largex, trainable}``
 per fitted flavour), ``stop_epoch``, ``best_epoch``, ``erf_tr`` and ``erf_vl`` (training and
 validation χ²/N), ``chi2`` (χ²/N to the central data), ``pos_state`` (``POS_PASS`` or
-``POS_VETO``), ``arc_lengths``, ``integrability`` and ``timing`` (``{"walltime": {...}}``).
-We add ``status`` (``ok`` or ``failed:<reason>``), ``replica`` and ``seed``. The reader also
-takes NNPDF's own files: our three fields get their defaults, keys we do not know (NNPDF's
-``version``) are skipped.
+``POS_VETO``), ``arc_lengths``, ``integrability`` (NNPDF's integrability numbers, see
+:mod:`n3fit_gpu.physics.postfit`), ``timing`` (``{"walltime": {...}}``) and ``version`` (package
+→ version, as validphys' ``fit_code_version`` reads it). We add ``status`` (``ok`` or
+``failed:<reason>``), ``replica`` and ``seed``. The reader also takes NNPDF's own files: our
+three fields get their defaults, keys we do not know (NNPDF's ``hyperparameters``) are skipped.
 
 Arc length
 ----------
@@ -20,8 +21,9 @@ are larger than ours for the same PDF: compare arc lengths within one ensemble, 
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +61,8 @@ class ReplicaFitInfo:
         integrability numbers, one per constrained flavour.
     timing : dict
         ``{"walltime": {...}}`` seconds spent per stage.
+    version : dict
+        package → version of the code that fitted the replica (:func:`code_versions`).
     status : str
         "ok" or "failed:<reason>" (e.g. "failed:positivity").
     replica, seed : int
@@ -75,6 +79,7 @@ class ReplicaFitInfo:
     arc_lengths: list[float]
     integrability: list[float]
     timing: dict
+    version: dict = field(default_factory=dict)
     status: str = "ok"
     replica: int = 0
     seed: int = 0
@@ -84,6 +89,18 @@ class ReplicaFitInfo:
             raise ValueError(f"pos_state must be one of {POS_STATES}; got {self.pos_state!r}")
         if self.status != "ok" and not self.status.startswith("failed:"):
             raise ValueError(f"status must be 'ok' or 'failed:<reason>'; got {self.status!r}")
+
+
+def code_versions(backend: str) -> dict[str, str]:
+    """Versions of this package, Keras, the Keras ``backend`` package and NumPy."""
+    names = ("n3fit_gpu", "keras", backend, "numpy")
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "unknown"
+    return versions
 
 
 def write_replica_json(path: str | Path, info: ReplicaFitInfo) -> Path:
@@ -103,7 +120,9 @@ def read_replica_json(path: str | Path) -> ReplicaFitInfo:
         doc = json.load(handle)
     known = {f.name for f in fields(ReplicaFitInfo)}
     required = {
-        f.name for f in fields(ReplicaFitInfo) if f.name not in ("status", "replica", "seed")
+        f.name
+        for f in fields(ReplicaFitInfo)
+        if f.name not in ("version", "status", "replica", "seed")
     }
     missing = sorted(required - set(doc))
     if missing:

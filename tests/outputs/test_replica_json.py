@@ -13,6 +13,7 @@ from n3fit_gpu.outputs.replica_json import (
     ARC_LENGTH_XGRID,
     ReplicaFitInfo,
     arc_length,
+    code_versions,
     read_replica_json,
     write_replica_json,
 )
@@ -57,6 +58,14 @@ def test_reads_an_nnpdf_json_with_defaults_for_our_fields():
     }
     assert len(info.arc_lengths) == 5 and info.timing["walltime"]["Total"] == 2401.27
     assert (info.status, info.replica, info.seed) == ("ok", 0, 0)
+    assert info.version == json.loads(FIXTURE.read_text()).get("version", {})
+
+
+def test_code_versions_name_this_package_keras_and_the_backend():
+    versions = code_versions("jax")
+    assert set(versions) == {"n3fit_gpu", "keras", "jax", "numpy"}
+    assert versions["n3fit_gpu"] != "unknown" and versions["keras"] != "unknown"
+    assert code_versions("no_such_backend")["no_such_backend"] == "unknown"
 
 
 def test_missing_field_is_an_output_error(tmp_path):
