@@ -42,7 +42,9 @@ def test_workers_that_all_fail_give_one_line_naming_the_output(tmp_path):
 
 def test_ctrl_c_stops_every_worker(tmp_path, monkeypatch):
     pid_files = [tmp_path / f"{i}.pid" for i in range(2)]
-    sleeper = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(60)"
+    sleeper = (  # alive until the test's Ctrl-C stops it, however slow the machine
+        "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(3600)"
+    )
     commands = {str(i): [sys.executable, "-c", sleeper, str(p)] for i, p in enumerate(pid_files)}
 
     def interrupt(seconds):
