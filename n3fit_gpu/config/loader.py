@@ -2,8 +2,11 @@
 
 The YAML is composed once into a node tree (which knows the line of every key and list item)
 and constructed with PyYAML's safe constructor, so tags that would build Python objects
-(``!!python/object/apply:...``) are refused, never run. Every failure is a
-:class:`~n3fit_gpu.errors.RunCardError` whose message is one line naming the file and line.
+(``!!python/object/apply:...``) are refused, never run. Reading is bounded: at most
+:data:`MAX_BYTES` of text, no alias that contains itself, and at most :data:`MAX_NODES` values
+once every alias is expanded (a "billion laughs" document is refused before anything expands
+it). Every failure is a :class:`~n3fit_gpu.errors.RunCardError` whose message is one line
+naming the file and line.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from n3fit_gpu.config.schema import RunCard
 from n3fit_gpu.errors import RunCardError
 
 KeyPath = tuple[str | int, ...]
+MAX_BYTES = 1_000_000  # NNPDF's largest runcards are ~20 kB
+MAX_NODES = 100_000  # values after alias expansion
 _EXPECTED = "a runcard is a YAML mapping of keys such as dataset_inputs:, theory:, parameters:"
 
 
@@ -52,6 +57,11 @@ def load_runcard(path: str | Path) -> RunCard:
 
 def parse_runcard(text: str, filename: str) -> RunCard:
     """Validate runcard ``text``; messages name ``filename`` and the line of each problem."""
+    if len(text) > MAX_BYTES:
+        raise RunCardError(
+            f"{filename}: {len(text):,} characters; a runcard is at most {MAX_BYTES:,} "
+            "(is this the right file?)"
+        )
     data, lines = _read_yaml(text, filename)
     if not isinstance(data, dict):
         raise RunCardError(f"{filename}:{lines[()]} {_EXPECTED}; got {_kind(data)}")
@@ -64,7 +74,8 @@ def parse_runcard(text: str, filename: str) -> RunCard:
 
 def _read_yaml(text: str, filename: str) -> tuple[Any, dict[KeyPath, int]]:
     """The document's data and the line of each key path; refuse duplicated keys."""
-    loader = yaml.SafeLoader(text)
+    with _yaml_errors(filename):
+        loader = yaml.SafeLoader(text)  # reading starts here: NUL and other bad characters
     try:
         with _yaml_errors(filename):
             node = loader.get_single_node()
@@ -88,8 +99,17 @@ def _yaml_errors(filename: str) -> Iterator[None]:
         yield
     except yaml.MarkedYAMLError as exc:
         raise RunCardError(_yaml_message(exc, filename)) from None
+    except yaml.reader.ReaderError as exc:
+        raise RunCardError(
+            f"{filename}: character U+{_code_point(exc.character):04X} at position "
+            f"{exc.position} is not allowed in YAML; remove it (a runcard is plain text)"
+        ) from None
     except yaml.YAMLError as exc:
-        raise RunCardError(f"{filename}: unreadable YAML: {exc}") from None
+        raise RunCardError(f"{filename}: unreadable YAML: {' '.join(str(exc).split())}") from None
+
+
+def _code_point(character: str | int) -> int:
+    return character if isinstance(character, int) else ord(character)
 
 
 def _yaml_message(exc: yaml.MarkedYAMLError, filename: str) -> str:
@@ -108,13 +128,63 @@ def _kind(data: Any) -> str:
     return f"the value {show(data)}"
 
 
+def _expanded_size(root: yaml.Node, filename: str) -> int:
+    """Values in the document once every alias is expanded (shared nodes counted each time
+    they are used, computed once each); a node that contains itself is refused."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if children_done:
+            open_nodes.discard(key)
+            sizes[key] = min(1 + sum(sizes[id(c)] for c in children), MAX_NODES + 1)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            line = node.start_mark.line + 1
+            raise RunCardError(
+                f"{filename}:{line} a YAML alias refers to a block that contains it (an "
+                "endless document); write the values out"
+            )
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
 def _line_map(root: yaml.Node, filename: str) -> tuple[dict[KeyPath, int], list[RunCardIssue]]:
-    """1-based line of every key and list item, by key path; and any duplicated keys."""
+    """1-based line of every key and list item, by key path; and any duplicated keys.
+
+    Each node is visited once (an alias's target is mapped where it is written), after
+    :func:`_expanded_size` has refused self-containing and oversized documents.
+    """
+    size = _expanded_size(root, filename)
+    if size > MAX_NODES:
+        raise RunCardError(
+            f"{filename}: more than {MAX_NODES:,} values once its YAML aliases are expanded "
+            "(an alias bomb?); a runcard needs far fewer, write them out"
+        )
     lines: dict[KeyPath, int] = {(): root.start_mark.line + 1}
     duplicates: list[RunCardIssue] = []
     stack: list[tuple[KeyPath, yaml.Node]] = [((), root)]
+    seen: set[int] = set()
     while stack:
         prefix, node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 lines[prefix + (i,)] = item.start_mark.line + 1

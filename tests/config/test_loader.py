@@ -112,3 +112,29 @@ def test_yaml_dates_in_text_fields_get_a_quoting_hint():
         "description: 2024-01-01",
     )
     assert "description: must be text; got 2024-01-01 (put it in quotes)" in error_of(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("a: &a [*a]\n", "runcard.yml:1 a YAML alias refers to a block that contains it"),
+        ("a: &a {b: *a}\n", "runcard.yml:1 a YAML alias refers to a block that contains it"),
+        (  # "billion laughs": 10^9 values after 8 levels of ten aliases each
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi")),
+            "more than 100,000 values once its YAML aliases are expanded",
+        ),
+        ("description: a\x00b\n", "character U+0000 at position 14 is not allowed in YAML"),
+        ("a: " + "x" * 1_000_001, "a runcard is at most 1,000,000"),
+    ],
+)
+def test_hostile_yaml_is_refused_at_once_in_one_line(text, expected):
+    """Bounded reading: none of these may hang, eat memory or print a traceback."""
+    message = error_of(text)
+    assert expected in message and len(message.splitlines()) == 1, message
+
+
+def test_an_alias_used_many_times_within_bounds_is_fine():
+    anchored = "positivity_defaults: &p {maxlambda: 1.0e+6}\n"
+    message = error_of(anchored + edit(QUICKSTART, "debug: false", "debug: false\nx: [*p, *p]"))
+    assert "unknown key" in message and "alias" not in message
