@@ -121,7 +121,9 @@ def test_yaml_dates_in_text_fields_get_a_quoting_hint():
         ("a: &a {b: *a}\n", "runcard.yml:1 a YAML alias refers to a block that contains it"),
         (  # "billion laughs": 10^9 values after 8 levels of ten aliases each
             "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
-            + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi")),
+            + "".join(
+                f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+            ),
             "more than 100,000 values once its YAML aliases are expanded",
         ),
         ("description: a\x00b\n", "character U+0000 at position 14 is not allowed in YAML"),
