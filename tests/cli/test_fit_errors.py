@@ -1,10 +1,13 @@
 """Bad input to ``fit`` gives one line on stderr and exit code 2, never a traceback."""
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from n3fit_gpu.cli.errors import os_error_line
 from n3fit_gpu.cli.fit import main
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "runcards" / "quickstart.yml"
@@ -64,3 +67,32 @@ def test_missing_theory_folder(tmp_path):
 def test_help_teaches():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0 and "Examples:" in result.output and "--resume" in result.output
+
+
+@pytest.mark.parametrize("kind", ["output_is_a_file", "read_only_output"])
+def test_filesystem_errors_give_one_line(tmp_path, kind):
+    if kind == "output_is_a_file":
+        output = tmp_path / "taken"
+        output.write_text("not a folder")
+        expected = "a file stands where a folder is needed"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        output = tmp_path / "ro"
+        output.mkdir(mode=0o555)
+        expected = "write elsewhere (--output)"
+    code, out = run([QUICKSTART, "-o", output / "sub", "-q"])
+    assert code == 2 and len(out.splitlines()) == 1 and out.startswith("error: "), out
+    assert expected in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        (errno.EROFS, "Read-only file system at /out/fit; write elsewhere (--output)"),
+        (errno.ENOSPC, "No space left on device at /out/fit; free some space"),
+        (errno.EIO, "Input/output error at /out/fit; check the path"),
+    ],
+)
+def test_os_errors_name_the_path_and_the_fix(code, expected):
+    assert os_error_line(OSError(code, os.strerror(code), "/out/fit")).startswith(expected)
