@@ -126,7 +126,9 @@ def export(args: argparse.Namespace) -> None:
     from n3fit_gpu.physics.fit_data import load_fit_data
     from n3fit_gpu.physics.theory import load_theory
 
-    card = load_runcard(args.runcard)
+    # per-point training masks: the reference hands n3fit its masks point by point (for a
+    # timing comparison the split's basis does not matter)
+    card = load_runcard(args.runcard).model_copy(update={"diagonal_basis": False})
     theory = load_theory(card.theory.theoryid)
     replicas = list(range(1, args.replicas + 1))
     data = load_fit_data(card, theory, replicas)

@@ -67,7 +67,13 @@ class DatasetInput(_Block):
         None, description="Variant from the dataset's metadata.yaml (e.g. legacy); null: none."
     )
     frac: float = Field(
-        0.75, gt=0, le=1, description="Fraction of points used for training (default 0.75)."
+        1.0,
+        gt=0,
+        le=1,
+        description=(
+            "Fraction of the dataset's points used for training with diagonal_basis: false "
+            "(n3fit's default 1); the diagonal basis splits by diagonal_frac instead."
+        ),
     )
 
 
@@ -350,6 +356,17 @@ class RunCard(_Block):
     double_precision: bool = Field(False, description="Train in float64 instead of float32.")
     same_trvl_per_replica: bool = Field(
         False, description="Give every replica the same training/validation split."
+    )
+    diagonal_basis: bool = Field(
+        True,
+        description=(
+            "Split training/validation in the eigenbasis of the (t0) correlation matrix, as "
+            "n3fit 4.1.5 does by default: a fraction diagonal_frac of its eigenvectors trains; "
+            "false splits each dataset's points by its frac."
+        ),
+    )
+    diagonal_frac: float = Field(
+        0.75, gt=0, le=1, description="Fraction of eigenvectors that train (n3fit's 0.75)."
     )
     replicas: Annotated[int | tuple[int, ...], BeforeValidator(_replicas)] = Field(
         1,

@@ -19,9 +19,10 @@ from n3fit_gpu.errors import TheoryError
 from n3fit_gpu.physics.commondata import CommonData, DatasetSpec, load_commondata
 from n3fit_gpu.physics.covariance import Covariance, build_covariance
 from n3fit_gpu.physics.cuts import apply_cuts
+from n3fit_gpu.physics.diagonal import diagonal_basis
 from n3fit_gpu.physics.losses import Chi2Terms, FitTensors
 from n3fit_gpu.physics.pdf_sets import pdf_at_q0
-from n3fit_gpu.physics.pseudodata import sample_replicas, training_masks
+from n3fit_gpu.physics.pseudodata import component_masks, sample_replicas, training_masks
 from n3fit_gpu.physics.theory import ObservableTheory, Theory
 
 
@@ -34,7 +35,7 @@ class FitData:
     central: np.ndarray  # (n,) data (or closure fake data) the replicas fluctuate around
     covariance: Covariance
     pseudodata: np.ndarray  # (R, n)
-    training_mask: np.ndarray  # (R, n) bool
+    training_mask: np.ndarray  # (R, n) bool, over points (or diagonal-basis components)
     replicas: tuple[int, ...]
     held_out: np.ndarray | None = None  # (n,) bool: k-fold points out of training AND validation
 
@@ -125,13 +126,18 @@ def load_fit_data(card, theory: Theory, replicas: Sequence[int]) -> FitData:
         pseudodata = sample_replicas(datasets, card.mcseed, replicas)
     else:
         pseudodata = np.repeat(central[None, :], len(replicas), axis=0)
-    masks = training_masks(
-        [cd.ndata for cd in datasets],
-        [e.frac for e in card.dataset_inputs],
-        card.trvlseed,
-        replicas,
-        card.same_trvl_per_replica,
-    )
+    if card.diagonal_basis:
+        masks = component_masks(
+            central.size, card.diagonal_frac, card.trvlseed, replicas, card.same_trvl_per_replica
+        )
+    else:
+        masks = training_masks(
+            [cd.ndata for cd in datasets],
+            [e.frac for e in card.dataset_inputs],
+            card.trvlseed,
+            replicas,
+            card.same_trvl_per_replica,
+        )
     return FitData(
         datasets=datasets,
         observables=observables,
@@ -185,9 +191,15 @@ def fit_tensors(card, theory: Theory, data: FitData) -> FitTensors:
     int_tables, int_rows, int_group, int_max = _constraint_rows(
         card.integrability.integdatasets, theory.integrability, "integrability", theory, start
     )
-    cov = data.covariance
     floatx = np.float64 if card.double_precision else np.float32
     kept = np.ones(data.central.size, bool) if data.held_out is None else ~data.held_out
+    rotations = None
+    if card.diagonal_basis:  # χ² of rotated residuals: eigenvalues, no systematics
+        basis = diagonal_basis(data.covariance, kept)
+        cov = Covariance(basis.eigenvalues, np.zeros((kept.size, 0)), ())
+        kept, rotations = basis.valid, basis.rotations
+    else:
+        cov = data.covariance
     mask = data.training_mask & kept
     return FitTensors(
         fk=np.concatenate(tables + pos_tables + int_tables),
@@ -205,4 +217,5 @@ def fit_tensors(card, theory: Theory, data: FitData) -> FitTensors:
         integ_rows=int_rows,
         integ_group=int_group,
         integ_maxlambda=int_max,
+        rotations=rotations,
     )

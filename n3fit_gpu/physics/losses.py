@@ -119,6 +119,21 @@ class Chi2Terms:
         return cls(mask=mask, blocks=blocks, inverses=inverses)
 
 
+def rotate(residual, rotations):
+    """Residuals ``(R, n)`` into the diagonal basis (:mod:`.diagonal`): block ``b`` of the
+    points times its ``(n_b, n_b)`` rotation (tensors, in order along the points)."""
+    sizes = [int(d.shape[0]) for d in rotations]
+    pieces = (
+        ops.split(residual, np.cumsum(sizes)[:-1].tolist(), axis=1)
+        if len(sizes) > 1
+        else [residual]
+    )
+    return ops.concatenate(
+        [ops.einsum("rn,mn->rm", piece, d) for piece, d in zip(pieces, rotations, strict=True)],
+        axis=1,
+    )
+
+
 def _quadratic_form(z, inverses):
     """``zᵀ M z`` per replica for symmetric ``M`` ``(R, k, k)``, reading ``M`` once.
 
@@ -178,6 +193,9 @@ class BlockedChi2:
 class FitTensors:
     """Everything the loss needs, as NumPy arrays (shapes: R replicas, n data, p constraints).
 
+    With ``rotations`` (n3fit's diagonal basis) the χ² terms, ``cov_diag`` and ``cov_sys`` are
+    those of the rotated residuals: eigenvalues and no correlated systematics.
+
     ``fk`` stacks all FK rows; ``numerator``/``denominator`` index the rows of each data point
     (``denominator`` only used where ``is_ratio``); ``pos_rows``/``integ_rows`` index the
     constraint rows with ``pos_group``/``integ_group`` naming their observable.
@@ -198,6 +216,7 @@ class FitTensors:
     integ_rows: np.ndarray
     integ_group: np.ndarray
     integ_maxlambda: np.ndarray
+    rotations: tuple[np.ndarray, ...] | None = None  # diagonal basis: χ² of rotated residuals
 
 
 def _is_seq(value) -> bool:
@@ -317,6 +336,8 @@ class PDFLoss:
             "pos_onehot": c(np.eye(len(t.pos_maxlambda))[t.pos_group].T),  # (obs, p)
             "integ_onehot": c(np.eye(len(t.integ_maxlambda))[t.integ_group].T),
         }
+        if t.rotations is not None:
+            self.constants["rotations"] = [c(d) for d in t.rotations]
         self.pos_maxlambda, self.integ_maxlambda = t.pos_maxlambda, t.integ_maxlambda
         self.positivity, self.integrability = positivity, integrability
         self.pos_threshold, self.threshold_chi2 = pos_threshold, threshold_chi2
@@ -341,6 +362,8 @@ class PDFLoss:
         c = self.constants if constants is None else constants
         pred, pos_rows, integ_rows = self.predictions(xf, c)
         residual = pred - c["pseudodata"]
+        if "rotations" in c:
+            residual = rotate(residual, c["rotations"])
         chi2_tr = self.chi2_tr(residual, c["chi2_tr"])
         chi2_vl = self.chi2_vl(residual, c["chi2_vl"])
         tr_norm = chi2_tr / c["n_tr"]

@@ -122,6 +122,21 @@ def sample_pseudodata(datasets: Sequence[CommonData], seed: int, replica: int) -
     return sample_replicas(datasets, seed, [replica])[0]
 
 
+def component_masks(
+    n: int, frac: float, trvlseed: int, replicas: Sequence[int], same_trvl_per_replica: bool = False
+) -> np.ndarray:
+    """Training masks ``(len(replicas), n)`` over the components of the diagonal basis
+    (:mod:`.diagonal`): exactly ``int(frac · n)`` per replica, as n3fit's ``diagonal_masks``,
+    shuffled by the generator of ``(trvlseed, replica)`` (or ``(trvlseed, 0)`` for all)."""
+    if not 0 < frac <= 1:
+        raise DataError(f"training fraction diagonal_frac={frac} must be in (0, 1]")
+    masks = np.zeros((len(replicas), n), dtype=bool)
+    for row, replica in enumerate(replicas):
+        rng = replica_seed(trvlseed, 0 if same_trvl_per_replica else replica)
+        masks[row, rng.permutation(n)[: int(frac * n)]] = True
+    return masks
+
+
 def training_masks(
     ndata: Sequence[int],
     fracs: Sequence[float],
