@@ -98,7 +98,8 @@ def test_nnpdf_runcard_block_loads_with_yaml_1_1_exponents():
 
 def test_short_runcard_gets_nnpdf_defaults():
     card = parse_runcard(MINIMAL, "minimal.yml")
-    assert card.dataset_inputs[0].frac == 0.75
+    assert card.dataset_inputs[0].frac == 1.0  # validphys: dataset.get("frac", 1)
+    assert (card.diagonal_basis, card.diagonal_frac) == (True, 0.75)  # n3fit 4.1.5's split
     assert card.dataset_inputs[0].variant is None
     assert card.parameters.optimizer.optimizer_name == "SGD"
     assert card.parameters.optimizer.learning_rate == 0.01
