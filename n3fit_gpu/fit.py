@@ -408,17 +408,25 @@ def run_fit(
         report = {"seconds": time.perf_counter() - start, "replica_epochs": result.replica_epochs}
     else:
         report = {"seconds": 0.0, "replica_epochs": 0}
-    write_fit_outputs(card, theory, paths, replicas, report)
+    complete = set(replicas) >= set(card.replica_indices)  # not one block of a batch array
+    write_fit_outputs(card, theory, paths, replicas, report, require_selection=complete)
     return paths.root
 
 
 def write_fit_outputs(
-    card, theory: Theory, paths: FitPaths, replicas: Sequence[int], report: dict
+    card,
+    theory: Theory,
+    paths: FitPaths,
+    replicas: Sequence[int],
+    report: dict,
+    require_selection: bool = True,
 ) -> None:
     """The ensemble files of a fit (summary, LHAPDF set of the replicas postfit selects,
-    plots); :class:`TrainingError` (one line, after writing them) when postfit selects none."""
+    plots). ``require_selection``: :class:`TrainingError` (one line, after writing them) when
+    postfit selects none — for a whole fit, not for one block of replicas of a batch array,
+    whose collect step judges the whole."""
     summary = write_ensemble_outputs(card, theory, paths, replicas, report)
-    if not summary["postfit"]["selected"]:
+    if require_selection and not summary["postfit"]["selected"]:
         vetoed = summary["postfit"]["vetoed"]
         reasons = "; ".join(f"{r}: {', '.join(v)}" for r, v in list(vetoed.items())[:5])
         raise TrainingError(

@@ -187,3 +187,21 @@ def test_fit_runs_on_jax_without_tensorflow(tmp_path, jax_only_env):
     summary = json.loads((tmp_path / "out" / "small" / "summary.json").read_text())
     assert summary["replicas"]["written"] == 2
     assert (tmp_path / "out" / "small" / "lhapdf" / "small" / "small.info").exists()
+
+
+def test_no_replica_passing_postfit_fails_a_whole_fit_but_not_one_block(tmp_path):
+    """A block of a batch array (--replicas 2-3 of 10) leaves the verdict to the collect step;
+    a whole fit where postfit selects nothing exits 2 with the reasons, every replica kept."""
+    text = small_card(tmp_path, epochs=20, name="strict").read_text()
+    card = tmp_path / "strict.yml"
+    card.write_text(text.replace("threshold_chi2: 10.0", "threshold_chi2: 1.0e-9", 1))
+    block = CliRunner().invoke(main, [str(card), "--replicas", "2-3", "-o", str(tmp_path / "a")])
+    assert block.exit_code == 0, block.output
+    assert "postfit selected 0 of 2 replicas" in block.output
+    card.write_text(card.read_text().replace("replicas: 10", "replicas: 2", 1))
+    whole = CliRunner().invoke(main, [str(card), "-o", str(tmp_path / "b"), "-q"])
+    assert whole.exit_code == 2, whole.output
+    assert whole.stderr.strip().startswith("error: no replica passed postfit (1: convergence; 2")
+    summary = json.loads((tmp_path / "b" / "strict" / "summary.json").read_text())
+    assert summary["postfit"]["selected"] == [] and set(summary["postfit"]["vetoed"]) == {"1", "2"}
+    assert not (tmp_path / "b" / "strict" / "lhapdf").exists()  # no set of no replicas
