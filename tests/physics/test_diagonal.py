@@ -80,9 +80,10 @@ def test_training_plus_validation_is_the_full_chi2(setup, float64):
     result = loss(ops.convert_to_tensor(np.swapaxes(xf, 1, 2)), 0)
     n_tr = tensors.training.mask.sum(axis=1)
     n_vl = tensors.validation.mask.sum(axis=1)
-    total = ops.convert_to_numpy(result.training) * n_tr + ops.convert_to_numpy(
-        result.validation
-    ) * n_vl
+    total = (
+        ops.convert_to_numpy(result.training) * n_tr
+        + ops.convert_to_numpy(result.validation) * n_vl
+    )
     residual = np.concatenate([predict(o, xf[0]) for o in data.observables]) - data.pseudodata
     dense = data.covariance.dense()
     expected = [r @ np.linalg.solve(dense, r) for r in residual]
