@@ -41,7 +41,7 @@ from n3fit_gpu.outputs.replica_json import (
     code_versions,
     write_replica_json,
 )
-from n3fit_gpu.physics.fit_data import FitData, fit_tensors, load_fit_data
+from n3fit_gpu.physics.fit_data import FitData, fit_tensors, load_fit_data, positivity_tables
 from n3fit_gpu.physics.losses import PDFLoss, PenaltySchedule
 from n3fit_gpu.physics.pdf_model import StackedPDF, evaluate
 from n3fit_gpu.physics.postfit import INTEGRABILITY_X, integrability_numbers
@@ -273,8 +273,9 @@ def write_replicas(
     flavour = evolution_to_flavour(np.swapaxes(xf_export, 1, 2), theory.basis)  # (R, 14, 196)
     alpha = ops.convert_to_numpy(model.preprocessing.alpha)
     beta = ops.convert_to_numpy(model.preprocessing.beta)
-    loss_tensors = fit_tensors(card, theory, data)
-    pos_ok = _positivity_pass(loss_tensors, xf_theory, card.parameters.positivity.threshold)
+    pos_ok = _positivity_pass(
+        *positivity_tables(card, theory), xf_theory, card.parameters.positivity.threshold
+    )
     integ = integrability_numbers(evaluate(model, INTEGRABILITY_X), theory.basis)
     seeds = replica_seeds(card.nnseed, data.replicas)
     arc_rows = [theory.basis.index(label) for label in ARC_LENGTH_FLAVOURS]
@@ -328,15 +329,15 @@ def _replica_chi2(data: FitData, theory: Theory, xf: np.ndarray, i: int) -> floa
     return float(chi2(pred - data.central, data.covariance))
 
 
-def _positivity_pass(t, xf: np.ndarray, threshold: float) -> np.ndarray:
+def _positivity_pass(
+    fk: np.ndarray, group: np.ndarray, observables: int, xf: np.ndarray, threshold: float
+) -> np.ndarray:
     """Per replica: every positivity observable's Σ elu(−pred) below ``threshold``."""
-    if t.pos_rows.size == 0:
+    if fk.shape[0] == 0:
         return np.ones(xf.shape[0], bool)
-    pred = np.einsum("nbx,rxb->rn", t.fk[t.pos_rows], xf)
+    pred = np.einsum("nbx,rxb->rn", fk, xf)
     penalty = np.where(pred < 0, -pred, 1e-7 * (np.exp(-np.maximum(pred, 0)) - 1))
-    per_obs = np.stack(
-        [penalty[:, t.pos_group == g].sum(axis=1) for g in range(len(t.pos_maxlambda))], 1
-    )
+    per_obs = np.stack([penalty[:, group == g].sum(axis=1) for g in range(observables)], 1)
     return (per_obs < threshold).all(axis=1)
 
 

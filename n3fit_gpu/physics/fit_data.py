@@ -169,6 +169,16 @@ def _constraint_rows(
     return tables, cat(rows), cat(groups), np.asarray(maxlambda, dtype=float)
 
 
+def positivity_tables(card, theory: Theory) -> tuple[np.ndarray, np.ndarray, int]:
+    """The FK rows ``(p, nbasis, nx)`` of the runcard's positivity observables, the index of
+    each row's observable ``(p,)``, and the number of observables."""
+    tables, _, groups, maxlambda = _constraint_rows(
+        card.positivity.posdatasets, theory.positivity, "positivity", theory, 0
+    )
+    shape = (0, len(theory.basis), theory.xgrid.size)
+    return (np.concatenate(tables) if tables else np.zeros(shape)), groups, len(maxlambda)
+
+
 def fit_tensors(card, theory: Theory, data: FitData) -> FitTensors:
     """Stack every FK row of the fit and precompute the per-replica χ² terms (the Woodbury
     inverses in the precision the card trains in)."""
