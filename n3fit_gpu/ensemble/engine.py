@@ -19,7 +19,9 @@ Replica independence: every quantity that could couple replicas is a per-replica
   ``epochs``, and replica ``r`` is active only while ``epoch < epochs_r``. Scalars keep the
   scalar comparisons (no per-replica tensor is built);
 - a replica whose objective or gradient is NaN/Inf is flagged ``diverged`` and frozen at
-  once; because nothing reduces over the replica axis, the others go on bit-identically.
+  once; because nothing reduces over the replica axis, the others go on unchanged
+  (bit-identically under XLA; PyTorch's eager CPU kernels round alike only to within
+  MKL's run-to-run reproducibility).
 
 Pruning (early termination of a scan trial): an optional ``checkpoint`` hook sees a
 :class:`Checkpoint` after every compiled call and may return a ``(replica,)`` mask of active
