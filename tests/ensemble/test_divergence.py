@@ -1,6 +1,6 @@
 """A diverging replica is flagged and frozen; the others train as in a run without it.
 
-Float64 and a 1e-12 tolerance, as in ``test_independence``: XLA (TensorFlow, JAX) gives
+Float64 and a 1e-10 tolerance, as in ``test_independence``: XLA (TensorFlow, JAX) gives
 bit-identical weights here, but PyTorch's eager CPU kernels (MKL) do not promise the same
 rounding from one run to the next (memory alignment, threads), and 150 epochs amplify one
 rounding step; a NaN leaking into another replica gives NaN or order-one differences.
@@ -17,7 +17,7 @@ def _assert_others_unchanged(a, b, skip):
             continue
         assert a.stop_epoch[r] == b.stop_epoch[r]
         for wa, wb in zip(a.weights, b.weights):
-            np.testing.assert_allclose(wa[r], wb[r], rtol=0, atol=1e-12)
+            np.testing.assert_allclose(wa[r], wb[r], rtol=0, atol=1e-10)
 
 
 def test_nan_in_one_replicas_data(float64):
