@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
+from n3fit_gpu.cli.common import report_check, start_backend
 from n3fit_gpu.cli.errors import one_line_errors
-from n3fit_gpu.config import load_runcard
 from n3fit_gpu.errors import RunCardError
+from n3fit_gpu.preflight import preflight
 
 
 def _replica_range(text: str | None) -> list[int] | None:
+    """``--replicas``: a count ``N`` (replicas 1..N) or a range ``A-B`` (1 <= A <= B)."""
     if text is None:
         return None
+    bad = RunCardError(f"--replicas '{text}': give a count (10) or a range of replica numbers "
+                       "from 1 (1-10, 11-20)")  # fmt: skip
     try:
-        if "-" in text:
-            first, last = (int(v) for v in text.split("-", 1))
-            return list(range(first, last + 1))
-        return list(range(1, int(text) + 1))
+        first, _, last = text.partition("-")
+        first, last = (1, int(first)) if not last else (int(first), int(last))
     except ValueError:
-        raise RunCardError(f"--replicas '{text}': give a count (10) or a range (1-10)") from None
+        raise bad from None
+    if not 1 <= first <= last:
+        raise bad
+    return list(range(first, last + 1))
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,7 +41,8 @@ def _replica_range(text: str | None) -> list[int] | None:
     help="Folder for results; the fit goes to OUTPUT/<runcard name>/.",
 )
 @click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]), help="Keras backend.")
-@click.option("--seed", type=int, help="Override nnseed, mcseed and trvlseed at once.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1),
+              help="Override nnseed, mcseed and trvlseed at once.")  # fmt: skip
 @click.option(
     "--theory",
     type=click.Path(path_type=Path),
@@ -45,8 +50,12 @@ def _replica_range(text: str | None) -> list[int] | None:
 )
 @click.option("--resume", is_flag=True, help="Skip replicas already written; fit the rest.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--check", is_flag=True,
+              help="Only check the runcard, data, theory, PDFs and output folder (in about a "
+              "second, no training) and list every problem.")  # fmt: skip
+@click.option("--verbose", "-v", is_flag=True, help="Show the backend's start-up log lines.")
 @one_line_errors
-def main(runcard, replicas, output, backend, seed, theory, resume, quiet):
+def main(runcard, replicas, output, backend, seed, theory, resume, quiet, check, verbose):
     """Fit an ensemble of PDF replicas, all stacked in ONE Keras model.
 
     RUNCARD is an NNPDF-style YAML file (see runcards/quickstart.yml). Each replica is
@@ -70,24 +79,23 @@ def main(runcard, replicas, output, backend, seed, theory, resume, quiet):
       fit runcards/quickstart.yml
       fit runcards/nnpdf40_dis.yml --replicas 100 --backend jax
       fit runcards/quickstart.yml --resume        # after an interruption
+      fit my_runcard.yml --check                  # every problem at once, no training
     """
-    card = load_runcard(runcard)
-    updates = {}
+    replica_list = _replica_range(replicas)
+    checked = preflight(runcard, output, theory)
+    if check:
+        report_check(checked, runcard)
+    card = checked.raise_first("fit", runcard)
     if seed is not None:
-        updates.update(nnseed=seed, mcseed=seed, trvlseed=seed)
-    if updates:
-        card = card.model_copy(update=updates)
-    from n3fit_gpu.ensemble.backend import select_backend
-
-    select_backend(backend or card.backend)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        card = card.model_copy(update=dict(nnseed=seed, mcseed=seed, trvlseed=seed))
+    start_backend(backend or card.backend, verbose)
     from n3fit_gpu.fit import run_fit  # imports keras: only after the backend is chosen
 
     folder = run_fit(
         card,
         runcard,
         output,
-        _replica_range(replicas),
+        replica_list,
         resume,
         not quiet,
         theory_path=theory,

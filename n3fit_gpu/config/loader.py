@@ -11,7 +11,8 @@ naming the file and line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,13 @@ _EXPECTED = "a runcard is a YAML mapping of keys such as dataset_inputs:, theory
 
 
 def load_runcard(path: str | Path) -> RunCard:
-    """Read and validate the runcard at ``path``.
+    """Read and validate the runcard at ``path`` (see :func:`load_located_runcard`)."""
+    return load_located_runcard(path)[0]
+
+
+def load_located_runcard(path: str | Path) -> tuple[RunCard, Callable[[KeyPath], int]]:
+    """Read and validate the runcard at ``path``; also return ``line_of(key_path)``, the line
+    of a key (or of its closest ancestor written in the file), for later messages.
 
     Raises
     ------
@@ -52,11 +59,15 @@ def load_runcard(path: str | Path) -> RunCard:
         raise RunCardError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
     except OSError as exc:
         raise RunCardError(f"{path}: cannot read the runcard ({exc.strerror})") from None
-    return parse_runcard(text, str(path))
+    return _parse(text, str(path))
 
 
 def parse_runcard(text: str, filename: str) -> RunCard:
     """Validate runcard ``text``; messages name ``filename`` and the line of each problem."""
+    return _parse(text, filename)[0]
+
+
+def _parse(text: str, filename: str) -> tuple[RunCard, Callable[[KeyPath], int]]:
     if len(text) > MAX_BYTES:
         raise RunCardError(
             f"{filename}: {len(text):,} characters; a runcard is at most {MAX_BYTES:,} "
@@ -65,11 +76,11 @@ def parse_runcard(text: str, filename: str) -> RunCard:
     data, lines = _read_yaml(text, filename)
     if not isinstance(data, dict):
         raise RunCardError(f"{filename}:{lines[()]} {_EXPECTED}; got {_kind(data)}")
+    line_of = functools.partial(_line_of, lines)
     try:
-        return RunCard.model_validate(data)
+        return RunCard.model_validate(data), line_of
     except ValidationError as exc:
-        issues = issues_from(exc, RunCard, filename, lambda key: _line_of(lines, key))
-        raise RunCardValidationError(issues) from None
+        raise RunCardValidationError(issues_from(exc, RunCard, filename, line_of)) from None
 
 
 def _read_yaml(text: str, filename: str) -> tuple[Any, dict[KeyPath, int]]:

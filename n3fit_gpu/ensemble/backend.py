@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,46 @@ def select_backend(name: str | None) -> str:
     if name == "jax":
         _host_devices()
     return name
+
+
+def start_quietly(name: str | None, verbose: bool = False) -> str:
+    """:func:`select_backend`, then import keras and find the devices with the process's
+    standard error (file descriptor 2, where C++ logs go) set aside: TensorFlow's start-up
+    lines on a machine without a GPU ("Could not find cuda drivers", "failed call to cuInit")
+    are not shown unless ``verbose`` or the start fails. Returns the backend's name."""
+    name = select_backend(name)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if verbose:
+        _find_devices(name)
+        return name
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            _find_devices(name)
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return name
+
+
+def _find_devices(name: str) -> None:
+    import keras  # noqa: F401  (the import that starts the backend)
+
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    elif name == "jax":
+        import jax
+
+        jax.devices()
 
 
 def _host_devices() -> None:

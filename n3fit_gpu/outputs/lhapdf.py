@@ -200,14 +200,9 @@ class Subgrid:
     xf: np.ndarray
 
 
-def read_lhapdf_member(folder: str | Path, member: int = 0) -> list[Subgrid]:
-    """Read member ``member`` of the ``lhagrid1`` set in ``folder`` (named as the folder).
-
-    Raises
-    ------
-    PDFSetError
-        if the folder, its ``.info`` or the member file is missing, or a block is malformed.
-    """
+def lhapdf_member_file(folder: str | Path, member: int = 0) -> Path:
+    """The file of member ``member`` of the set in ``folder``, checked to exist with its
+    ``.info``; raises :class:`PDFSetError` otherwise."""
     folder = Path(folder).expanduser()
     name = folder.name
     path = folder / f"{name}_{member:04d}.dat"
@@ -216,6 +211,18 @@ def read_lhapdf_member(folder: str | Path, member: int = 0) -> list[Subgrid]:
             f"no LHAPDF set at '{folder}' (needs {name}.info and {path.name}); give the folder "
             "of an LHAPDF6 set, e.g. output/<fit>/lhapdf/<fit>"
         )
+    return path
+
+
+def read_lhapdf_member(folder: str | Path, member: int = 0) -> list[Subgrid]:
+    """Read member ``member`` of the ``lhagrid1`` set in ``folder`` (named as the folder).
+
+    Raises
+    ------
+    PDFSetError
+        if the folder, its ``.info`` or the member file is missing, or a block is malformed.
+    """
+    path = lhapdf_member_file(folder, member)
     blocks = path.read_text().split("---")[1:]  # the first part is the member's header
     subgrids = [_parse_block(b, path) for b in blocks if b.strip()]
     if not subgrids:

@@ -128,11 +128,9 @@ def load_commondata(spec: DatasetSpec) -> CommonData:
         unknown dataset (close matches listed) or variant (existing ones listed), a dataset
         that is not DIS or whose files are inconsistent, or a C-factor file that does not exist.
     """
-    metadata = _observable_metadata(spec)
+    metadata = check_dataset(spec)
     name = f"{metadata.setname}_{metadata.observable_name}"
     process_type = str(metadata.process_type)
-    if not process_type.upper().startswith("DIS"):
-        raise DataError(f"dataset {name} is {process_type}; only DIS datasets are supported")
     ndata = metadata.ndata
     central = np.asarray(_read_yaml(metadata.path_data_central)["data_central"], dtype=float)
     _check_length(central, ndata, metadata.path_data_central)
@@ -150,6 +148,23 @@ def load_commondata(spec: DatasetSpec) -> CommonData:
         sys_names=names,
         cfactor=_read_cfactors(spec.cfac, metadata, ndata) if spec.cfac else None,
     )
+
+
+def check_dataset(spec: DatasetSpec) -> ObservableMetaData:
+    """``spec``'s metadata (variant applied), read without its data: the checks of
+    :func:`load_commondata` on the name, the variant and the process (DIS only).
+
+    Raises
+    ------
+    DataError
+        as :func:`load_commondata` does for those.
+    """
+    metadata = _observable_metadata(spec)
+    process_type = str(metadata.process_type)
+    if not process_type.upper().startswith("DIS"):
+        name = f"{metadata.setname}_{metadata.observable_name}"
+        raise DataError(f"dataset {name} is {process_type}; only DIS datasets are supported")
+    return metadata
 
 
 def _commondata_root() -> Path:

@@ -27,7 +27,7 @@ import numpy as np
 from scipy.interpolate import CubicHermiteSpline
 
 from n3fit_gpu.errors import PDFSetError
-from n3fit_gpu.outputs.lhapdf import Subgrid, read_lhapdf_member
+from n3fit_gpu.outputs.lhapdf import Subgrid, lhapdf_member_file, read_lhapdf_member
 from n3fit_gpu.physics.theory import Q0_PIDS, Theory, evolution_rotation
 from n3fit_gpu.physics.truths import TRUTHS
 
@@ -65,6 +65,17 @@ def pdf_at_q0(spec: str | None, theory: Theory, key: str = "datacuts.t0pdfset") 
     subgrid, iq = _q0_knot(subgrids, theory.q0, spec, key)
     flavours = _interpolate_lnx(subgrid.xgrid, subgrid.xf[iq], theory.xgrid, spec, key)
     return evolution_rotation(theory.basis) @ _q0_flavours(subgrid.pids, flavours)
+
+
+def check_pdf_spec(spec: str | None, t0_name: str | None, key: str) -> None:
+    """Raise :class:`PDFSetError` unless ``spec`` names a PDF :func:`pdf_at_q0` can find (the
+    theory's t0 ``t0_name``, a built-in truth or an LHAPDF set on disk); reads no grid."""
+    if spec is None or spec == t0_name or spec in TRUTHS:
+        return
+    try:
+        lhapdf_member_file(_set_folder(spec), 0)
+    except PDFSetError as error:
+        raise PDFSetError(f"{key}: {error} (or set it to {TOY})") from None
 
 
 def _set_folder(spec: str) -> Path:

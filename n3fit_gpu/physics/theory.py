@@ -291,7 +291,7 @@ def _not_shipped(theoryid: int | str) -> str:
     """Why ``theoryid`` cannot be loaded, and what to use instead."""
     available = ", ".join(
         "{} ({order} {observables}, {scheme})".format(
-            name, **describe(_read_metadata(SHIPPED_DIR / name))
+            name, **describe(read_metadata(SHIPPED_DIR / name))
         )
         for name in shipped_theories()
     )
@@ -304,6 +304,24 @@ def _not_shipped(theoryid: int | str) -> str:
         f"{nnpdf}; installed: {available or 'none'}; name one of those in theory.theoryid, or "
         f"build a theory with `{BUILD_HINT}` and pass --theory DIR"
     )
+
+
+def theory_folder(theoryid: int | str | None = None, path: str | Path | None = None) -> Path:
+    """The folder of a shipped theory ``theoryid``, or ``path`` (which takes precedence).
+
+    Raises
+    ------
+    TheoryNotFoundError
+        no theory given, or ``theoryid`` is not shipped.
+    """
+    if path is not None:
+        return Path(path)
+    if theoryid is None:
+        raise TheoryNotFoundError("no theory given: pass theoryid= or path=")
+    folder = SHIPPED_DIR / str(theoryid)
+    if not (folder / METADATA_FILE).is_file() or str(theoryid) in ("", ".", ".."):
+        raise TheoryNotFoundError(_not_shipped(theoryid))
+    return folder
 
 
 def load_theory(theoryid: int | str | None = None, path: str | Path | None = None) -> Theory:
@@ -327,14 +345,8 @@ def load_theory(theoryid: int | str | None = None, path: str | Path | None = Non
     TheoryError
         checksum mismatch, unsupported format version or inconsistent tables.
     """
-    if path is None:
-        if theoryid is None:
-            raise TheoryNotFoundError("no theory given: pass theoryid= or path=")
-        path = SHIPPED_DIR / str(theoryid)
-        if not (path / METADATA_FILE).is_file() or str(theoryid) in ("", ".", ".."):
-            raise TheoryNotFoundError(_not_shipped(theoryid))
-    path = Path(path)
-    metadata = _read_metadata(path)
+    path = theory_folder(theoryid, path)
+    metadata = read_metadata(path)
     tables = _read_npz(path, FKTABLES_FILE, metadata)
     xgrid = np.asarray(metadata["xgrid"], dtype=float)
     basis = tuple(metadata["basis"])
@@ -397,7 +409,7 @@ def write_theory(
         stream.write("\n")
 
 
-def _read_metadata(path: Path) -> dict:
+def read_metadata(path: Path) -> dict:
     """Read and check theory.json of a theory directory."""
     metadata_path = path / METADATA_FILE
     if not metadata_path.is_file():
@@ -426,7 +438,7 @@ def write_t0(directory: Path, xf: np.ndarray, record: dict) -> None:
     (how it was made) is kept as given."""
     from n3fit_gpu.atomic import atomic_savez, atomic_write_json
 
-    metadata = _read_metadata(directory)
+    metadata = read_metadata(directory)
     shape = (len(metadata["basis"]), len(metadata["xgrid"]))
     if np.shape(xf) != shape or not np.all(np.isfinite(xf)):
         raise TheoryError(f"a t0 PDF must be finite x·f of shape {shape}; got {np.shape(xf)}")
