@@ -3,14 +3,15 @@ summarises one, ``hyperscan ensemble DIR`` builds one PDF set from its trials.""
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 
 import click
 
+from n3fit_gpu.cli.common import report_check, start_backend
 from n3fit_gpu.cli.errors import EXIT_INTERRUPTED, one_line_errors
 from n3fit_gpu.config import load_runcard
+from n3fit_gpu.preflight import preflight
 from n3fit_gpu.scan.layout import LOG_NAME, scan_runcard
 from n3fit_gpu.search.errors import SearchError
 from n3fit_gpu.search.selection import CRITERIA, DEFAULT_CRITERION, DEFAULT_MAX_REPLICAS
@@ -73,9 +74,13 @@ def main() -> None:
               "rates, clipnorm, epochs, patience, initializers may differ). Results equal "
               "trials run one by one; the device is kept busy.")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option("--check", is_flag=True,
+              help="Only check the runcard, data, theory, PDFs and output folder (in about a "
+              "second, no training) and list every problem.")  # fmt: skip
+@click.option("--verbose", "-v", is_flag=True, help="Show the backend's start-up log lines.")
 @one_line_errors
 def run(runcard, trials, output, seed, backend, theory, workers, worker, worker_id, lease,
-        trials_per_model, quiet):  # fmt: skip
+        trials_per_model, quiet, check, verbose):  # fmt: skip
     """Run (or resume) the scan of RUNCARD: its hyperscan_config and kfold blocks.
 
     Every finished trial is appended at once to OUTPUT/<name>/tries.jsonl (one hyperopt
@@ -94,13 +99,14 @@ def run(runcard, trials, output, seed, backend, theory, workers, worker, worker_
       hyperscan runcards/hyperscan.yml --trials 64 -k 8    # 8 trials per model
       hyperscan runcards/hyperscan.yml --trials 200 --worker    # in each job of an array
       hyperscan report output/hyperscan
+      hyperscan my_scan.yml --check    # every problem at once, no training
     """
-    card = load_runcard(runcard)
+    checked = preflight(runcard, output, theory, scan=True)
+    if check:
+        report_check(checked, runcard)
+    card = checked.raise_first("hyperscan", runcard)
     settings = _worker_settings(workers, worker, worker_id, lease)
-    from n3fit_gpu.ensemble.backend import select_backend
-
-    backend = select_backend(backend or card.backend)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    backend = start_backend(backend or card.backend, verbose)
     from n3fit_gpu.scan.report import write_report
 
     try:
@@ -221,11 +227,8 @@ def ensemble(folder, max_replicas, criterion, replica_level, covariance, no_refi
       hyperscan ensemble output/hyperscan --max-replicas 50
       hyperscan ensemble output/hyperscan --replica-level --covariance folds
     """
-    from n3fit_gpu.ensemble.backend import select_backend
-
     runcard = load_runcard(scan_runcard(folder))
-    select_backend(backend or runcard.backend)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    start_backend(backend or runcard.backend, verbose=False)
     from n3fit_gpu.scan.ensemble import EnsembleSettings, build_ensemble, summary_text
 
     settings = EnsembleSettings(criterion, max_replicas, replica_level, covariance,

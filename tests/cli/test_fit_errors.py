@@ -74,13 +74,13 @@ def test_filesystem_errors_give_one_line(tmp_path, kind):
     if kind == "output_is_a_file":
         output = tmp_path / "taken"
         output.write_text("not a folder")
-        expected = "a file stands where a folder is needed"
+        expected = "is a file, not a folder; choose another --output"
     else:
         if os.geteuid() == 0:
             pytest.skip("root writes into read-only folders")
         output = tmp_path / "ro"
         output.mkdir(mode=0o555)
-        expected = "write elsewhere (--output)"
+        expected = "is not writable; choose another --output"
     code, out = run([QUICKSTART, "-o", output / "sub", "-q"])
     assert code == 2 and len(out.splitlines()) == 1 and out.startswith("error: "), out
     assert expected in out and "Traceback" not in out
