@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from contextlib import ExitStack
 from pathlib import Path
 
 import keras
@@ -32,9 +32,15 @@ from n3fit_gpu.ensemble.backend import set_precision
 from n3fit_gpu.ensemble.engine import EnsembleTrainer, Progress, TrainingResult, TrainingSettings
 from n3fit_gpu.ensemble.layers import one_or_all, stack_architectures
 from n3fit_gpu.ensemble.optimizers import make_optimizer
-from n3fit_gpu.errors import FitInterrupted, OutputError, TrainingError
+from n3fit_gpu.errors import FitInterrupted, TrainingError
 from n3fit_gpu.outputs.ensemble_report import write_ensemble_outputs
 from n3fit_gpu.outputs.exportgrid import EXPORT_XGRID, evolution_to_flavour, write_exportgrid
+from n3fit_gpu.outputs.fit_folder import (
+    FitPaths,
+    claim_fit_folder,
+    differences,
+    fit_identity,
+)
 from n3fit_gpu.outputs.replica_json import (
     ReplicaFitInfo,
     arc_length,
@@ -50,23 +56,6 @@ from n3fit_gpu.physics.theory import Theory, load_theory, summary_line
 
 ARC_LENGTH_FLAVOURS = ("sigma", "g", "v", "v3", "v8")  # as NNPDF reports them
 PDF_Q0_FILE = "pdf_q0.npz"  # ours: x·f on the theory x grid, for evolution after a resume
-
-
-@dataclass(frozen=True)
-class FitPaths:
-    """Where a fit writes: ``<output>/<name>/``."""
-
-    root: Path
-    name: str
-
-    def replica_dir(self, replica: int) -> Path:
-        return self.root / "nnfit" / f"replica_{replica}"
-
-    def replica_json(self, replica: int) -> Path:
-        return self.replica_dir(replica) / f"{self.name}.json"
-
-    def done(self, replica: int) -> bool:
-        return self.replica_json(replica).exists()
 
 
 def replica_seeds(base: int, replicas: Sequence[int]) -> list[int]:
@@ -91,17 +80,6 @@ SLOT_KEYS = (
 )
 
 
-def _differences(a, b, prefix: str = "") -> list[tuple[str, object, object]]:
-    """``(key, value in a, value in b)`` for every leaf where two dumped cards differ."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [
-            diff
-            for key in sorted(set(a) | set(b), key=str)
-            for diff in _differences(a.get(key), b.get(key), f"{prefix}{key}.")
-        ]
-    return [] if a == b else [(prefix.rstrip("."), a, b)]
-
-
 def check_slot_cards(card, slot_cards: Sequence, replicas: int) -> None:
     """Raise ``ValueError`` unless ``slot_cards`` has one card per replica, each equal to
     ``card`` outside :data:`SLOT_KEYS` (same data, theory, seeds, optimizer, activations...)."""
@@ -109,7 +87,7 @@ def check_slot_cards(card, slot_cards: Sequence, replicas: int) -> None:
         raise ValueError(f"{len(slot_cards)} slot cards for {replicas} replicas (one per slot)")
     reference = card.model_dump()
     for i, slot_card in enumerate(slot_cards):
-        for key, ours, theirs in _differences(reference, slot_card.model_dump()):
+        for key, ours, theirs in differences(reference, slot_card.model_dump()):
             if key not in SLOT_KEYS:
                 raise ValueError(
                     f"slot {i} has {key} = {theirs!r} where the fit has {ours!r}; stacked slots "
@@ -342,29 +320,21 @@ def _positivity_pass(
 
 
 def prepare_output(
-    runcard_path: Path, output: Path, replicas: Sequence[int], resume: bool
+    card,
+    runcard_path: Path,
+    output: Path,
+    replicas: Sequence[int],
+    resume: bool,
+    theory: str,
+    stack: ExitStack,
 ) -> tuple[FitPaths, list[int]]:
-    """Create ``<output>/<name>/``, copy the runcard, and return the replicas still to fit."""
+    """Claim ``<output>/<name>/`` for these replicas until ``stack`` closes (see
+    :mod:`~n3fit_gpu.outputs.fit_folder`), copy the runcard, return the replicas still to fit."""
     name = runcard_path.stem
     paths = FitPaths(Path(output) / name, name)
-    todo = pending_replicas(paths, replicas, resume)
-    paths.root.mkdir(parents=True, exist_ok=True)
+    todo = claim_fit_folder(paths, fit_identity(card, theory), replicas, resume, stack)
     atomic_write_text(paths.root / runcard_path.name, runcard_path.read_text())
     return paths, todo
-
-
-def pending_replicas(
-    paths: FitPaths, replicas: Sequence[int], resume: bool, elsewhere: str = "--output"
-) -> list[int]:
-    """The replicas not on disk yet; refuses a folder that holds some unless ``resume``
-    (the message suggests the option ``elsewhere`` to write elsewhere)."""
-    done = [r for r in replicas if paths.done(r)]
-    if done and not resume:
-        raise OutputError(
-            f"{paths.root} already holds replicas {done[:5]}{'…' if len(done) > 5 else ''}; "
-            f"use --resume to finish that fit, or {elsewhere} to write elsewhere"
-        )
-    return [r for r in replicas if r not in done]
 
 
 def run_fit(
@@ -388,10 +358,27 @@ def run_fit(
     ``theory_path`` replaces the runcard's ``theory.theoryid`` by a theory directory built
     with ``scripts/build_theory.py``.
     """
-    start = time.perf_counter()
     set_precision(card.double_precision)
     replicas = list(replicas or card.replica_indices)
-    paths, todo = prepare_output(Path(runcard_path), Path(output), replicas, resume)
+    with ExitStack() as stack:
+        theory_used = str(Path(theory_path).resolve()) if theory_path else card.theory.theoryid
+        paths, todo = prepare_output(
+            card, Path(runcard_path), Path(output), replicas, resume, str(theory_used), stack
+        )
+        return _fit_claimed(card, paths, todo, replicas, show_progress, theory_path, announce)
+
+
+def _fit_claimed(
+    card,
+    paths: FitPaths,
+    todo: list[int],
+    replicas: list[int],
+    show_progress: bool,
+    theory_path: Path | None,
+    announce: Callable[[str], None],
+) -> Path:
+    """:func:`run_fit` once the output folder is claimed."""
+    start = time.perf_counter()
     theory = load_theory(path=theory_path) if theory_path else load_theory(card.theory.theoryid)
     announce(summary_line(theory.description))
     if todo:

@@ -111,6 +111,10 @@ def test_resume_fits_only_missing_replicas(tmp_path):
         main, [str(card), "--replicas", "3", "-o", str(tmp_path / "out"), "-q"]
     )
     assert refused.exit_code == 2 and "--resume" in refused.output
+    other_seed = CliRunner().invoke(
+        main, [str(card), "-r", "3", "-o", str(tmp_path / "out"), "--resume", "--seed", "7"]
+    )
+    assert other_seed.exit_code == 2 and "other settings (mcseed: " in other_seed.output
     fit([card, "--replicas", "3", "-o", tmp_path / "out", "--resume"])
     assert first.stat().st_mtime_ns == before
     assert (tmp_path / "out" / "resumed" / "nnfit" / "replica_3" / "resumed.json").exists()

@@ -38,14 +38,8 @@ from n3fit_gpu.config import load_runcard
 from n3fit_gpu.config.schema import RunCard
 from n3fit_gpu.ensemble.backend import set_precision
 from n3fit_gpu.errors import FitInterrupted, OutputError
-from n3fit_gpu.fit import (
-    SLOT_KEYS,
-    FitPaths,
-    pending_replicas,
-    train_replicas,
-    write_fit_outputs,
-    write_replicas,
-)
+from n3fit_gpu.fit import SLOT_KEYS, train_replicas, write_fit_outputs, write_replicas
+from n3fit_gpu.outputs.fit_folder import FitPaths, pending_replicas
 from n3fit_gpu.outputs.plots import new_figure, save_png
 from n3fit_gpu.outputs.scan_report import ok_trials
 from n3fit_gpu.physics.fit_data import FitData, load_fit_data

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from n3fit_gpu.cli.hyperscan import main
 from n3fit_gpu.config import load_runcard, parse_runcard
 from n3fit_gpu.errors import OutputError
-from n3fit_gpu.fit import FitPaths, replica_seeds
+from n3fit_gpu.fit import replica_seeds
+from n3fit_gpu.outputs.fit_folder import FitPaths
 from n3fit_gpu.outputs.lhapdf import read_lhapdf_member
 from n3fit_gpu.outputs.replica_json import read_replica_json
 from n3fit_gpu.physics.fit_data import load_fit_data
