@@ -9,7 +9,7 @@ a runcard at all.
 
 from __future__ import annotations
 
-import sys
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +19,9 @@ from click.testing import CliRunner
 
 from n3fit_gpu.config import RunCard
 
-fit_cli = sys.modules["n3fit_gpu.cli.fit"]  # the module (the package names its command `fit`)
-scan_cli = sys.modules["n3fit_gpu.cli.hyperscan"]
+# the modules (the package n3fit_gpu.cli names its commands `fit` and `hyperscan`)
+fit_cli = importlib.import_module("n3fit_gpu.cli.fit")
+scan_cli = importlib.import_module("n3fit_gpu.cli.hyperscan")
 RUNCARDS = Path(__file__).resolve().parents[2] / "runcards"
 QUICKSTART = RUNCARDS / "quickstart.yml"
 SCAN = RUNCARDS / "hyperscan.yml"
