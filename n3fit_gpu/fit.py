@@ -24,6 +24,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import yaml
 from keras import ops
 from tqdm.auto import tqdm
 
@@ -55,6 +56,7 @@ from n3fit_gpu.physics.preprocessing import FlavourPreprocessing
 from n3fit_gpu.physics.theory import Theory, load_theory, summary_line
 
 ARC_LENGTH_FLAVOURS = ("sigma", "g", "v", "v3", "v8")  # as NNPDF reports them
+FILTER_FILE = "filter.yml"
 PDF_Q0_FILE = "pdf_q0.npz"  # ours: x·f on the theory x grid, for evolution after a resume
 
 
@@ -334,7 +336,16 @@ def prepare_output(
     paths = FitPaths(Path(output) / name, name)
     todo = claim_fit_folder(paths, fit_identity(card, theory), replicas, resume, stack)
     atomic_write_text(paths.root / runcard_path.name, runcard_path.read_text())
+    atomic_write_text(paths.root / FILTER_FILE, filter_yaml(card))
     return paths, todo
+
+
+def filter_yaml(card) -> str:
+    """NNPDF's ``filter.yml`` (read by validphys and evolven3fit as the fit's runcard): the
+    runcard as validated, command-line overrides (``--seed``) and defaults included."""
+    settings = card.model_dump(mode="json", exclude={"hyperscan_config", "kfold"})
+    header = "# the runcard of this fit as n3fit_gpu ran it (NNPDF's filter.yml)\n"
+    return header + yaml.safe_dump(settings, sort_keys=False, width=100)
 
 
 def run_fit(

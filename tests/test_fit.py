@@ -63,6 +63,24 @@ def test_per_replica_outputs_in_nnpdf_formats(small_fit):
         assert 0 < info["stop_epoch"] <= 300
 
 
+def test_fit_folder_has_nnpdf_filter_yml_and_lhapdf_info(small_fit):
+    import yaml
+
+    runcard = yaml.safe_load((small_fit / "filter.yml").read_text())
+    assert runcard["theory"] == {"theoryid": "n3fit_gpu_dis_nlo"}
+    assert runcard["parameters"]["epochs"] == 300 and runcard["nnseed"] == 945709987
+    info = yaml.safe_load((small_fit / "lhapdf" / "small" / "small.info").read_text())
+    # the keys evolven3fit writes (eko's template), with the theory card's values
+    assert info["AlphaS_MZ"] == 0.118 and info["MZ"] == 91.1876 and info["OrderQCD"] == 1
+    assert (info["MCharm"], info["MBottom"], info["MTop"]) == (1.51, 4.92, 172.5)
+    assert info["SetIndex"] == 0 and info["NumMembers"] == summary_selected(small_fit) + 1
+    assert len(info["AlphaS_Qs"]) == len(info["AlphaS_Vals"])
+
+
+def summary_selected(folder: Path) -> int:
+    return json.loads((folder / "summary.json").read_text())["replicas"]["selected"]
+
+
 def test_summary_has_chi2_per_dataset(small_fit):
     summary = json.loads((small_fit / "summary.json").read_text())
     assert summary["replicas"]["written"] == 3

@@ -31,7 +31,8 @@ from n3fit_gpu.physics.postfit import (
 )
 from n3fit_gpu.physics.theory import Theory
 
-LHAPDF_INFO = {"SetDesc": "n3fit_gpu fit", "Authors": "n3fit_gpu", "OrderQCD": 1}
+# as evolven3fit writes them (eko's info template); the rest comes from the theory card
+LHAPDF_INFO = {"SetDesc": "n3fit_gpu fit", "SetIndex": 0, "Authors": "n3fit_gpu"}
 
 
 def _chi2_table(card, theory: Theory, xf: np.ndarray) -> dict[str, dict[str, float]]:
@@ -110,12 +111,23 @@ def postfit(infos: dict, settings: PostfitSettings) -> PostfitResult:
 def _write_lhapdf(theory: Theory, paths, xf: np.ndarray) -> None:
     evolution = theory.evolution()
     grids = evolution.apply(xf)  # (R, nq, npid, nx_out)
+    card = theory.theory_card
+    order = int(card["PTO"])
     info = {
         **LHAPDF_INFO,
+        "OrderQCD": order,
+        "MZ": float(card["MZ"]),
+        "MUp": 0.0,
+        "MDown": 0.0,
+        "MStrange": 0.0,
+        "MCharm": float(card["mc"]),
+        "MBottom": float(card["mb"]),
+        "MTop": float(card["mt"]),
+        "AlphaS_MZ": float(card["alphas"]),
+        "AlphaS_OrderQCD": order,
+        "AlphaS_Type": "ipol",
         "AlphaS_Qs": [float(q) for q in np.sqrt(evolution.q2)],
         "AlphaS_Vals": [float(a) for a in evolution.alphas],
-        "AlphaS_OrderQCD": 1,
-        "AlphaS_Type": "ipol",
     }
     write_lhapdf_set(
         paths.root / "lhapdf",
