@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from n3fit_gpu.atomic import atomic_write_text
 from n3fit_gpu.cli.common import report_check, start_backend
 from n3fit_gpu.cli.errors import EXIT_INTERRUPTED, one_line_errors
 from n3fit_gpu.config import load_runcard
@@ -38,6 +39,7 @@ def main() -> None:
       hyperscan RUNCARD [OPTIONS]    run or resume a scan (same as `hyperscan run`)
       hyperscan report DIR           best trials, plots, best_runcard.yml
       hyperscan ensemble DIR         one PDF set from the best trials, refitted on all data
+      hyperscan export DIR           the trials as NNPDF's tries.json (vp-hyperoptplot)
 
     Each trial fits the runcard's whole replica ensemble, stacked in one model, once per
     k-fold partition (kfold.partitions: the datasets left out and scored), and is scored by
@@ -175,6 +177,35 @@ def report(folder, top):
 
     click.echo(write_report(folder, top))
     click.echo(f"report written to {folder / 'report'}")
+
+
+@main.command("export", context_settings=_CONTEXT)
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--nnpdf", "to", type=click.Path(path_type=Path), metavar="DIR",
+              help="Where to write NNPDF's layout [default: FOLDER/nnpdf].")  # fmt: skip
+@one_line_errors
+def export(folder, to):
+    """Write the scan in FOLDER as NNPDF's tries.json, for vp-hyperoptplot.
+
+    \b
+    Writes DIR/nnfit/replica_1/tries.json (one JSON array of hyperopt trials with n3fit's
+    misc.space_vals and kfold_meta fields) and DIR/filter.yml (the scan's runcard).
+    Example:
+      hyperscan export output/hyperscan
+      vp-hyperoptplot output/hyperscan/nnpdf --loss_target average
+    """
+    from n3fit_gpu.scan.nnpdf_export import export_nnpdf_tries
+
+    runcard = scan_runcard(folder)
+    card = load_runcard(runcard)
+    docs = TrialLog(Path(folder) / LOG_NAME).read()
+    if not docs:
+        raise SearchError(f"{folder} has no finished trial yet; export after some have run")
+    target = to or Path(folder) / "nnpdf"
+    path = export_nnpdf_tries(docs, card, target)
+    atomic_write_text(target / "filter.yml", runcard.read_text())
+    click.echo(f"{len(docs)} trials written to {path}; read them with: "
+               f"vp-hyperoptplot {target}")  # fmt: skip
 
 
 @main.command("ensemble", context_settings=_CONTEXT)

@@ -232,3 +232,24 @@ def test_worker_option_mixups_give_one_line(tmp_path, args, expected):
     assert result.exit_code == 2, result.output
     line = result.output.strip()
     assert len(line.splitlines()) == 1 and line.startswith("error: ") and expected in line
+
+
+def test_export_writes_nnpdf_tries_json(finished, tmp_path):
+    _, root = finished
+    result = CliRunner().invoke(main, ["export", str(root), "--nnpdf", str(tmp_path / "nnpdf")])
+    assert result.exit_code == 0, result.output
+    trials = json.loads((tmp_path / "nnpdf" / "nnfit" / "replica_1" / "tries.json").read_text())
+    docs = TrialLog(root / "tries.jsonl").read()
+    assert [t["tid"] for t in trials] == [d["tid"] for d in docs]
+    for trial, doc in zip(trials, docs):
+        card = apply_point(load_runcard(root / "tiny.yml"), doc["params"])
+        space = trial["misc"]["space_vals"]
+        assert space["epochs"] == card.parameters.epochs
+        assert space["nodes_per_layer"] == list(card.parameters.nodes_per_layer)
+        assert space["optimizer"]["optimizer_name"] == card.parameters.optimizer.optimizer_name
+        meta = trial["result"]["kfold_meta"]
+        chi2 = doc["result"]["kfold_meta"]["chi2_per_fold_replica"]
+        assert meta["hyper_losses"] == chi2  # every (fold, replica) χ², lossless
+        assert meta["hyper_losses_chi2"] == pytest.approx([np.mean(c) for c in chi2])
+        assert trial["result"]["loss"] == doc["result"]["loss"]
+    assert (tmp_path / "nnpdf" / "filter.yml").read_text() == (root / "tiny.yml").read_text()
