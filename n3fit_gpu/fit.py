@@ -28,13 +28,13 @@ import yaml
 from keras import ops
 from tqdm.auto import tqdm
 
-from n3fit_gpu.atomic import atomic_savez, atomic_write_text
+from n3fit_gpu.atomic import atomic_savez, atomic_write_json, atomic_write_text
 from n3fit_gpu.ensemble.backend import set_precision
 from n3fit_gpu.ensemble.engine import EnsembleTrainer, Progress, TrainingResult, TrainingSettings
 from n3fit_gpu.ensemble.layers import one_or_all, stack_architectures
 from n3fit_gpu.ensemble.optimizers import make_optimizer
 from n3fit_gpu.errors import FitInterrupted, TrainingError
-from n3fit_gpu.outputs.ensemble_report import write_ensemble_outputs
+from n3fit_gpu.outputs.ensemble_report import lhapdf_info, write_ensemble_outputs
 from n3fit_gpu.outputs.exportgrid import EXPORT_XGRID, evolution_to_flavour, write_exportgrid
 from n3fit_gpu.outputs.fit_folder import (
     FitPaths,
@@ -42,6 +42,7 @@ from n3fit_gpu.outputs.fit_folder import (
     differences,
     fit_identity,
 )
+from n3fit_gpu.outputs.lhapdf import write_evolven3fit_layout
 from n3fit_gpu.outputs.replica_json import (
     ReplicaFitInfo,
     arc_length,
@@ -57,6 +58,7 @@ from n3fit_gpu.physics.theory import Theory, load_theory, summary_line
 
 ARC_LENGTH_FLAVOURS = ("sigma", "g", "v", "v3", "v8")  # as NNPDF reports them
 FILTER_FILE = "filter.yml"
+CHI2EXPS_FILE = "chi2exps.log"  # n3fit's per-replica training log, which NNPDF's postfit needs
 PDF_Q0_FILE = "pdf_q0.npz"  # ours: x·f on the theory x grid, for evolution after a resume
 
 
@@ -261,7 +263,9 @@ def write_replicas(
     arc_rows = [theory.basis.index(label) for label in ARC_LENGTH_FLAVOURS]
     seconds = result.seconds
     versions = code_versions(keras.backend.backend())
-    for i, replica in enumerate(data.replicas if numbers is None else numbers):
+    numbers = list(data.replicas if numbers is None else numbers)
+    _write_evolved_replicas(theory, paths, xf_theory, numbers, result.finished)
+    for i, replica in enumerate(numbers):
         if not result.finished[i]:
             continue
         folder = paths.replica_dir(replica)
@@ -297,7 +301,40 @@ def write_replicas(
             replica=int(replica),
             seed=int(seeds[i]),
         )
+        _write_chi2exps(folder / CHI2EXPS_FILE, result.history, i)
         write_replica_json(paths.replica_json(replica), info)
+
+
+def _write_evolved_replicas(
+    theory: Theory, paths: FitPaths, xf: np.ndarray, numbers: list[int], finished: np.ndarray
+) -> None:
+    """``nnfit/`` as NNPDF's evolven3fit leaves it (``<name>.info``, ``replica_N/<name>.dat``),
+    so that NNPDF's own ``postfit`` runs on the fit folder. ``xf``: ``(R, nx, nbasis)``."""
+    evolution = theory.evolution()
+    grids = evolution.apply(np.swapaxes(xf, 1, 2))  # (R, nq, npid, nx_out)
+    replicas = {r: grids[i] for i, r in enumerate(numbers) if finished[i]}
+    if replicas:
+        write_evolven3fit_layout(
+            paths.root / "nnfit",
+            paths.name,
+            evolution.xgrid_out,
+            evolution.q2_subgrids,
+            evolution.pids,
+            replicas,
+            lhapdf_info(theory, evolution),
+        )
+
+
+def _write_chi2exps(path: Path, history, i: int) -> None:
+    """n3fit's ``chi2exps.log``: training and validation loss at each logged epoch."""
+    log = {
+        str(int(epoch)): {
+            "training_loss": float(history.training[k, i]),
+            "validation_loss": float(history.validation[k, i]),
+        }
+        for k, epoch in enumerate(history.epochs)
+    }
+    atomic_write_json(path, log)
 
 
 def _replica_chi2(data: FitData, theory: Theory, xf: np.ndarray, i: int) -> float:

@@ -29,7 +29,7 @@ from n3fit_gpu.physics.postfit import (
     PostfitSettings,
     select_replicas,
 )
-from n3fit_gpu.physics.theory import Theory
+from n3fit_gpu.physics.theory import EvolutionOperator, Theory
 
 # as evolven3fit writes them (eko's info template); the rest comes from the theory card
 LHAPDF_INFO = {"SetDesc": "n3fit_gpu fit", "SetIndex": 0, "Authors": "n3fit_gpu"}
@@ -111,9 +111,23 @@ def postfit(infos: dict, settings: PostfitSettings) -> PostfitResult:
 def _write_lhapdf(theory: Theory, paths, xf: np.ndarray) -> None:
     evolution = theory.evolution()
     grids = evolution.apply(xf)  # (R, nq, npid, nx_out)
+    write_lhapdf_set(
+        paths.root / "lhapdf",
+        paths.name,
+        evolution.xgrid_out,
+        evolution.q2_subgrids,
+        evolution.pids,
+        grids,
+        lhapdf_info(theory, evolution),
+    )
+
+
+def lhapdf_info(theory: Theory, evolution: EvolutionOperator) -> dict:
+    """The ``.info`` entries of a set evolved by ``evolution`` (``theory``'s), beyond those
+    the grids give."""
     card = theory.theory_card
     order = int(card["PTO"])
-    info = {
+    return {
         **LHAPDF_INFO,
         "OrderQCD": order,
         "MZ": float(card["MZ"]),
@@ -129,15 +143,6 @@ def _write_lhapdf(theory: Theory, paths, xf: np.ndarray) -> None:
         "AlphaS_Qs": [float(q) for q in np.sqrt(evolution.q2)],
         "AlphaS_Vals": [float(a) for a in evolution.alphas],
     }
-    write_lhapdf_set(
-        paths.root / "lhapdf",
-        paths.name,
-        evolution.xgrid_out,
-        evolution.q2_subgrids,
-        evolution.pids,
-        grids,
-        info,
-    )
 
 
 def _write_plots(card, theory: Theory, paths, xf, loaded, stops, chi2_table) -> None:

@@ -96,7 +96,7 @@ def write_lhapdf_set(
     folder = Path(directory) / setname
     staging = folder.with_name(f".{setname}.{secrets.token_hex(6)}.tmp")
     try:
-        text = _info_text(xgrid, q2_subgrids, pids, replicas_xf.shape[0], info)
+        text = _info_text(xgrid, q2_subgrids, pids, replicas_xf.shape[0] + 1, info)
         atomic_write_text(staging / f"{setname}.info", text)
         members = [replicas_xf.mean(axis=0), *replicas_xf]
         for index, member in enumerate(members):
@@ -107,6 +107,31 @@ def write_lhapdf_set(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def write_evolven3fit_layout(
+    nnfit: str | Path,
+    setname: str,
+    xgrid: np.ndarray,
+    q2_subgrids: Sequence[np.ndarray],
+    pids: Sequence[int],
+    replicas: Mapping[int, np.ndarray],
+    info: Mapping[str, object],
+) -> None:
+    """What NNPDF's ``evolven3fit`` leaves in a fit's ``nnfit/`` for its ``postfit``:
+    ``<setname>.info`` (``NumMembers: REPLACE_NREP``, which postfit fills in) and
+    ``replica_N/<setname>.dat`` (replica N's member file) for each ``replicas[N]`` x·f
+    ``(nq_total, npid, nx)``; each file atomic."""
+    xgrid = np.asarray(xgrid, dtype=float)
+    q2_subgrids = [np.asarray(q2, dtype=float) for q2 in q2_subgrids]
+    stacked = np.stack([np.asarray(xf, dtype=float) for xf in replicas.values()])
+    _check_grids(setname, xgrid, q2_subgrids, pids, stacked, info)
+    nnfit = Path(nnfit)
+    text = _info_text(xgrid, q2_subgrids, pids, "REPLACE_NREP", info)
+    atomic_write_text(nnfit / f"{setname}.info", text)
+    for replica, xf in zip(replicas, stacked):
+        text = _member_text(xgrid, q2_subgrids, pids, xf, "replica")
+        atomic_write_text(nnfit / f"replica_{replica}" / f"{setname}.dat", text)
 
 
 def _check_grids(setname, xgrid, q2_subgrids, pids, replicas_xf, info) -> None:
@@ -130,14 +155,14 @@ def _check_grids(setname, xgrid, q2_subgrids, pids, replicas_xf, info) -> None:
         raise ValueError(f"info may not set {clashes}: they are computed from the grids")
 
 
-def _info_text(xgrid, q2_subgrids, pids, nreplicas: int, info: Mapping[str, object]) -> str:
+def _info_text(xgrid, q2_subgrids, pids, members: int | str, info: Mapping[str, object]) -> str:
     """The ``.info`` file: LHAPDF's usual key order, lists in flow style as LHAPDF writes them."""
     q2_all = np.concatenate(q2_subgrids)
     quarks = [abs(p) for p in pids if 1 <= abs(p) <= 6]
     entries = {
         **DEFAULT_INFO,
         "Format": "lhagrid1",
-        "NumMembers": nreplicas + 1,
+        "NumMembers": members,
         "Flavors": [int(p) for p in pids],
         "NumFlavors": max(quarks, default=0),
         "ErrorType": "replicas",
