@@ -17,6 +17,7 @@ import numpy as np
 from n3fit_gpu.atomic import atomic_write_json
 from n3fit_gpu.errors import OutputError
 from n3fit_gpu.outputs.exportgrid import EXPORT_LABELS
+from n3fit_gpu.outputs.fit_report import write_fit_report
 from n3fit_gpu.outputs.lhapdf import write_lhapdf_set
 from n3fit_gpu.outputs.plots import plot_chi2_per_dataset, plot_pdf_bands, plot_training_curves
 from n3fit_gpu.outputs.replica_json import read_replica_json
@@ -58,8 +59,9 @@ def _chi2_table(card, theory: Theory, xf: np.ndarray) -> dict[str, dict[str, flo
 def write_ensemble_outputs(
     card, theory: Theory, paths, replicas: Sequence[int], report: dict
 ) -> dict:
-    """summary.json, LHAPDF6 set and plots from the replicas in ``paths`` (those that exist);
-    returns the summary. The set and plots hold the replicas postfit selects (none: no set)."""
+    """summary.json, LHAPDF6 set, plots and report.html from the replicas in ``paths`` (those
+    that exist); returns the summary. The set and plots hold the replicas postfit selects
+    (none: no set)."""
     infos = {r: read_replica_json(paths.replica_json(r)) for r in replicas if paths.done(r)}
     settings = PostfitSettings()
     selection = postfit(infos, settings)
@@ -86,6 +88,7 @@ def write_ensemble_outputs(
         stops = np.array([infos[r].stop_epoch for r in good])
         _write_plots(card, theory, paths, xf, loaded, stops, summary["chi2_per_dataset"])
     atomic_write_json(paths.root / "summary.json", summary)
+    write_fit_report(paths.root)
     return summary
 
 
