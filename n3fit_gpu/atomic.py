@@ -6,20 +6,33 @@ is atomic on POSIX filesystems (NFS and Lustre included for a rename within one 
 Parent directories are created; the temporary file is removed if anything fails. The new file
 gets the usual permissions (0o666 minus the umask), not the owner-only mode of ``mkstemp``, so
 results on a shared filesystem stay readable by the group as usual.
+
+Temporary names carry their writer: ``.<name>.<host>-<pid>-<random>.tmp`` (``<host>``: 8 hex
+digits of a hash of the host name). A writer killed mid-write (SIGKILL, out of memory) leaves
+its temporary file; :func:`remove_orphaned_temps` deletes those whose writer is known dead: a
+process of this host that no longer exists. A temporary file of another host, or of the older
+``.<name>.<random>.tmp`` form, cannot be judged by pid; it is deleted only when older than
+``stale_after`` seconds, if given.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
+import re
 import secrets
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 _MAX_NAME_TRIES = 100
+_TEMPORARY = re.compile(r"^\..+\.tmp$")
+_OWNER = re.compile(r"\.([0-9a-f]{8})-(\d+)-[0-9a-f]{12}\.tmp$")
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -88,11 +101,88 @@ def atomic_savez(path: str | Path, **arrays: np.ndarray) -> Path:
     return atomic_write_bytes(path, buffer.getvalue())
 
 
+def temporary_path(path: str | Path) -> Path:
+    """A new hidden name next to ``path`` that names this process as its writer, so that
+    :func:`remove_orphaned_temps` removes it once this process is dead."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{_host_tag()}-{os.getpid()}-{secrets.token_hex(6)}.tmp")
+
+
+def remove_orphaned_temps(
+    folder: str | Path, recursive: bool = False, stale_after: float | None = None
+) -> list[Path]:
+    """Delete the temporary files in ``folder`` that no live writer owns; the paths deleted.
+
+    Parameters
+    ----------
+    folder : str | Path
+        where to look (nothing happens if it does not exist).
+    recursive : bool
+        also in every folder below ``folder``.
+    stale_after : float | None
+        seconds: a temporary file whose writer cannot be judged (another host's, or one named
+        without its writer) is deleted once its last change is older than that; ``None``
+        keeps them.
+
+    Returns
+    -------
+    list[Path]
+        the deleted files, sorted.
+    """
+    removed = []
+    for directory, names in _listings(Path(folder), recursive):
+        for name in names:
+            if _TEMPORARY.match(name) and _orphaned(directory / name, stale_after):
+                (directory / name).unlink(missing_ok=True)
+                removed.append(directory / name)
+    return sorted(removed)
+
+
+def _listings(folder: Path, recursive: bool):
+    """``(directory, file names)`` of ``folder`` and, if ``recursive``, of every folder below."""
+    if recursive:
+        for directory, _, names in os.walk(folder):
+            yield Path(directory), names
+        return
+    try:
+        with os.scandir(folder) as entries:
+            yield folder, [entry.name for entry in entries if entry.is_file()]
+    except (FileNotFoundError, NotADirectoryError):
+        return
+
+
+def _orphaned(path: Path, stale_after: float | None) -> bool:
+    owner = _OWNER.search(path.name)
+    if owner is not None and owner[1] == _host_tag():
+        return not _alive(int(owner[2]))
+    if stale_after is None:
+        return False
+    try:
+        return time.time() - path.stat().st_mtime > stale_after
+    except FileNotFoundError:
+        return False  # renamed into place or removed meanwhile
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (a reused pid counts as alive: kept)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
 def _create_temporary(path: Path) -> tuple[int, Path]:
     """Open a new hidden file next to ``path``, created with mode 0o666 minus the umask."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(_MAX_NAME_TRIES):
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        tmp = temporary_path(path)
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:

@@ -2,6 +2,11 @@
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,3 +84,48 @@ def test_savez_round_trip_keeps_the_given_name(tmp_path):
     with np.load(target) as loaded:
         assert loaded["x"].tolist() == [0, 1, 2]
         np.testing.assert_array_equal(loaded["y"], np.eye(2))
+
+
+# a writer SIGKILLed after its temporary file is complete, before the rename
+_KILLED_WRITER = """
+import os, signal, sys
+from n3fit_gpu import atomic
+atomic.os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+atomic.atomic_write_text(sys.argv[1], "never renamed")
+"""
+
+
+def _killed_writer_leaves_a_temporary(target) -> list:
+    before = set(target.parent.iterdir()) if target.parent.exists() else set()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(target)], env=env)
+    assert done.returncode == -signal.SIGKILL
+    return sorted(set(target.parent.iterdir()) - before)
+
+
+def test_temporaries_of_a_killed_writer_are_removed_a_live_writers_kept(tmp_path):
+    (orphan,) = _killed_writer_leaves_a_temporary(tmp_path / "sub" / "a.json")
+    assert orphan.name.startswith(".a.json.") and orphan.name.endswith(".tmp")
+    live = atomic.temporary_path(tmp_path / "sub" / "b.json")  # this process: alive
+    live.write_text("being written")
+    kept = [tmp_path / "sub" / "c.tmp", tmp_path / "sub" / ".c.json"]  # not temporaries
+    for path in kept:
+        path.write_text("data")
+    assert atomic.remove_orphaned_temps(tmp_path) == []  # not recursive
+    assert atomic.remove_orphaned_temps(tmp_path, recursive=True) == [orphan]
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == sorted(
+        [live.name, "c.tmp", ".c.json"]
+    )
+
+
+def test_temporaries_of_unknown_writers_go_only_when_stale(tmp_path):
+    old_style = tmp_path / ".a.json.0123456789ab.tmp"  # no writer in the name
+    other_host = tmp_path / ".b.json.00000000-1-0123456789ab.tmp"
+    for path in (old_style, other_host):
+        path.write_text("?")
+    assert atomic.remove_orphaned_temps(tmp_path) == []
+    assert atomic.remove_orphaned_temps(tmp_path, stale_after=3600) == []  # fresh
+    hour_ago = time.time() - 3601
+    os.utime(old_style, (hour_ago, hour_ago))
+    assert atomic.remove_orphaned_temps(tmp_path, stale_after=3600) == [old_style]
+    assert other_host.exists() and atomic.remove_orphaned_temps(tmp_path / "missing") == []

@@ -7,6 +7,10 @@ from pathlib import Path
 import click
 
 from n3fit_gpu.cli.errors import one_line_errors
+from n3fit_gpu.cli.options import FiniteFloatRange, OptionValueError
+
+_XMIN = FiniteFloatRange(0.0, 1.0, min_open=True, hint="a momentum fraction, e.g. --xmin 1e-3")
+_XMAX = FiniteFloatRange(0.0, 1.0, min_open=True, hint="a momentum fraction, e.g. --xmax 0.7")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,8 +21,8 @@ from n3fit_gpu.cli.errors import one_line_errors
     type=click.Path(path_type=Path),
     help="Folder for closure.json and closure_pulls.png (default: the first fit's folder).",
 )
-@click.option("--xmin", type=float, default=1e-3, show_default=True, help="x-space region start.")
-@click.option("--xmax", type=float, default=0.7, show_default=True, help="x-space region end.")
+@click.option("--xmin", type=_XMIN, default=1e-3, show_default=True, help="x-space region start.")
+@click.option("--xmax", type=_XMAX, default=0.7, show_default=True, help="x-space region end.")
 @click.option("--theory", type=click.Path(path_type=Path), help="Theory folder of the fits.")
 @one_line_errors
 def main(fits, output, xmin, xmax, theory):
@@ -42,6 +46,10 @@ def main(fits, output, xmin, xmax, theory):
       for s in 1 2 3 4; do fit runcards/closure.yml --seed $s -o out$s; done
       n3fit-gpu closure out*/closure -o closure_report
     """
+    if xmin >= xmax:
+        raise OptionValueError(
+            f"got {xmin:g}, not below --xmax {xmax:g}; give --xmin < --xmax", param_hint="--xmin"
+        )
     from n3fit_gpu.outputs.closure_report import closure_report, format_report, load_closure_fit
 
     loaded = [load_closure_fit(folder, theory) for folder in fits]

@@ -11,6 +11,7 @@ import click
 from n3fit_gpu.atomic import atomic_write_text
 from n3fit_gpu.cli.common import report_check, start_backend
 from n3fit_gpu.cli.errors import EXIT_INTERRUPTED, one_line_errors
+from n3fit_gpu.cli.options import FiniteFloatRange
 from n3fit_gpu.config import load_runcard
 from n3fit_gpu.preflight import preflight
 from n3fit_gpu.scan.layout import LOG_NAME, scan_runcard
@@ -67,7 +68,8 @@ def main() -> None:
               help="With --worker [default: $SLURM_ARRAY_JOB_ID-$SLURM_ARRAY_TASK_ID, else "
               "$SLURM_JOB_ID, else <host>-<pid>]. Restarted with its id, a worker takes back "
               "its trial at once.")  # fmt: skip
-@click.option("--lease", type=click.FloatRange(min=1.0), default=600.0, show_default=True,
+@click.option("--lease", type=FiniteFloatRange(min=1.0, hint="seconds, e.g. --lease 600"),
+              default=600.0, show_default=True,
               help="Seconds a worker's claim on a trial lasts without a heartbeat (one every "
               "lease/10 s); a dead worker's trial is rerun after it.")  # fmt: skip
 @click.option("--trials-per-model", "-k", type=click.IntRange(min=1), default=1, show_default=True,

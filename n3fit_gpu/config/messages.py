@@ -171,6 +171,18 @@ def dotted(path: Path) -> str:
     return text
 
 
+def _counts_only_valid_items(error: Any) -> bool:
+    """A ``too_short`` error on a list that has enough items as written.
+
+    Pydantic checks a tuple's ``min_length`` on the items that validated, so one bad item of
+    ``optimizer: [{optimizer_name: Adamm}]`` also gives "must have at least 1 item(s)" on the
+    list; the item's own error says what is wrong, so this one is dropped.
+    """
+    if error["type"] != "too_short" or not isinstance(error["input"], list | tuple):
+        return False
+    return len(error["input"]) >= error.get("ctx", {}).get("min_length", 0)
+
+
 def issues_from(
     error: ValidationError, root: type[BaseModel], filename: str, line_of: Callable[[Path], int]
 ) -> list[RunCardIssue]:
@@ -180,7 +192,8 @@ def issues_from(
     reported before the key it should have been.
     """
     issues = []
-    for item in sorted(error.errors(), key=lambda item: item["type"] == "missing"):
+    kept = [item for item in error.errors() if not _counts_only_valid_items(item)]
+    for item in sorted(kept, key=lambda item: item["type"] == "missing"):
         path, message = _describe(root, item)
         issues.append(RunCardIssue(filename, line_of(path), dotted(path), message))
     return issues

@@ -22,16 +22,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from pathlib import Path
 
-from n3fit_gpu.atomic import atomic_write_json, atomic_write_text
+from n3fit_gpu.atomic import (
+    atomic_write_json,
+    atomic_write_text,
+    remove_orphaned_temps,
+    temporary_path,
+)
 from n3fit_gpu.errors import OutputError
 
 LOG_NAME = "tries.jsonl"
 META_NAME = "scan.json"
 CLAIMS_NAME = "claims"
 WORKERS_NAME = "workers"
+# a temporary file of another host (or of an older version) is removed when this old: no
+# atomic write takes a day
+STALE_TEMPORARY_S = 86_400.0
 
 
 def prepare_scan_folder(runcard_path: Path, output: Path, seed: int) -> Path:
@@ -39,7 +46,9 @@ def prepare_scan_folder(runcard_path: Path, output: Path, seed: int) -> Path:
 
     Safe for many workers starting at once: ``scan.json`` is created exclusively (a hard link
     of a complete temporary file), so of two workers with different runcards or seeds one
-    creates the scan and the other is refused.
+    creates the scan and the other is refused. Resuming removes the temporary files of writes
+    that a killed process left anywhere in the folder
+    (:func:`~n3fit_gpu.atomic.remove_orphaned_temps`; a live writer's are kept).
     """
     text = Path(runcard_path).read_text()
     root = Path(output) / Path(runcard_path).stem
@@ -60,12 +69,13 @@ def prepare_scan_folder(runcard_path: Path, output: Path, seed: int) -> Path:
                 f"{root} holds a scan started with another {what}; rerun with the same "
                 "runcard and --seed to resume it, or give --output a new folder"
             )
+    remove_orphaned_temps(root, recursive=True, stale_after=STALE_TEMPORARY_S)
     return root
 
 
 def _create_once(path: Path, meta: dict) -> bool:
     """Write ``path`` unless it exists (atomic, also on NFS); ``False`` if it existed."""
-    tmp = atomic_write_json(path.with_name(f".{path.name}.{secrets.token_hex(6)}"), meta)
+    tmp = atomic_write_json(temporary_path(path), meta)  # an orphan if killed before unlink
     try:
         os.link(tmp, path)
     except FileExistsError:

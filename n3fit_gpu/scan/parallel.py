@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from n3fit_gpu.config.schema import RunCard
-from n3fit_gpu.scan.layout import LOG_NAME, WORKERS_NAME, prepare_scan_folder
+from n3fit_gpu.scan.layout import CLAIMS_NAME, LOG_NAME, WORKERS_NAME, prepare_scan_folder
 from n3fit_gpu.scan.space import check_scannable
 from n3fit_gpu.search.local import run_local_workers
 from n3fit_gpu.search.store import TrialLog
@@ -82,5 +82,6 @@ def run_local_scan(
         for i in range(workers)
     }
     log = TrialLog(root / LOG_NAME)
-    run_local_workers(commands, log, trials, root / WORKERS_NAME, progress=show_progress)
+    run_local_workers(commands, log, trials, root / WORKERS_NAME, progress=show_progress,
+                      claims_folder=root / CLAIMS_NAME)  # fmt: skip
     return root

@@ -205,12 +205,13 @@ def test_workers_start_worker_commands_then_report(finished, tmp_path, monkeypat
     root = _copy_of(reference, tmp_path)
     started = {}
 
-    def in_process(commands, log, trials, log_folder, progress):
+    def in_process(commands, log, trials, log_folder, progress, claims_folder):
         for name, command in commands.items():  # each a complete `hyperscan run` command line
             assert command[:2] == [sys.executable, "-c"] and "--worker" in command
             result = CliRunner().invoke(main, command[3:])
             started[name] = (result.exit_code, command[command.index("--worker-id") + 1])
         assert log_folder == root / "workers" and log.path == root / "tries.jsonl"
+        assert claims_folder == root / "claims"
 
     monkeypatch.setattr("n3fit_gpu.scan.parallel.run_local_workers", in_process)
     code, out = scan(card, "--trials", TRIALS, "-o", root.parent, "--workers", 2)
@@ -253,3 +254,35 @@ def test_export_writes_nnpdf_tries_json(finished, tmp_path):
         assert meta["hyper_losses_chi2"] == pytest.approx([np.mean(c) for c in chi2])
         assert trial["result"]["loss"] == doc["result"]["loss"]
     assert (tmp_path / "nnpdf" / "filter.yml").read_text() == (root / "tiny.yml").read_text()
+
+
+@pytest.mark.slow
+def test_workers_scan_goes_on_when_one_worker_is_sigkilled(tmp_path):
+    card = tiny_card(tmp_path)
+    claims = tmp_path / "out" / "tiny" / "claims"
+    command = [sys.executable, "-m", "n3fit_gpu.cli.hyperscan", str(card), "--trials",
+               str(TRIALS), "-o", str(tmp_path / "out"), "--workers", "2", "--quiet"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    scan_ = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def exited() -> str | None:
+        return None if scan_.poll() is None else f"the scan exited with {scan_.returncode}"
+
+    def a_claim() -> dict | None:
+        for path in claims.glob("*.json") if claims.is_dir() else ():
+            try:
+                return json.loads(path.read_text())
+            except ValueError:
+                continue  # being written
+        return None
+
+    victim = wait_for(a_claim, "a worker to claim a trial", exited, interval=0.01)
+    os.kill(victim["pid"], signal.SIGKILL)
+    out, err = scan_.communicate()
+    assert scan_.returncode == 0, err.decode()
+    line = next(ln for ln in err.decode().splitlines() if ln.startswith("worker "))
+    assert line.startswith(f"worker {victim['worker']} was killed by SIGKILL")
+    assert f"its output: {tmp_path / 'out' / 'tiny' / 'workers' / victim['worker']}.log" in line
+    docs = TrialLog(tmp_path / "out" / "tiny" / "tries.jsonl").read()
+    assert sorted(d["tid"] for d in docs) == list(range(TRIALS))
+    assert b"scan written to" in out
