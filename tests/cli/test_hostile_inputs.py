@@ -143,6 +143,9 @@ def _scan_cases() -> list[tuple[str, str | None, list[str]]]:
         ("worker id alone", scan, ["--worker-id", "w1"]),
         ("trials per model 0", scan, ["-k", "0"]),
         ("unknown backend", scan, ["--backend", "numpy"]),
+        ("lease nan", scan, ["--worker", "--lease", "nan"]),
+        ("lease inf", scan, ["--worker", "--lease", "inf"]),
+        ("lease too short", scan, ["--worker", "--lease", "0.5"]),
     ]
     return cases
 
