@@ -82,10 +82,10 @@ def best_trials_table(docs: Sequence[dict], top: int = 10) -> str:
     table = [header] + [[_cell(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in table]
-    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:], *_stops(docs)])
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:], *stop_counts(docs)])
 
 
-def _stops(docs: Sequence[dict]) -> list[str]:
+def stop_counts(docs: Sequence[dict]) -> list[str]:
     """One line counting the trials by status and stop reason, if any trial stopped."""
     counts = Counter(
         (d["result"].get("status"), d["result"].get("stopped"))

@@ -31,7 +31,13 @@ from n3fit_gpu.errors import N3fitError
 from n3fit_gpu.search import scoring
 from n3fit_gpu.search.errors import SearchError
 from n3fit_gpu.search.jsonable import to_json
-from n3fit_gpu.search.statistics import check_loss_type, check_statistic, fold_loss
+from n3fit_gpu.search.statistics import (
+    REDUCE_PROPORTION,
+    check_loss_type,
+    check_proportion,
+    check_statistic,
+    fold_loss,
+)
 
 
 @dataclass(frozen=True)
@@ -57,9 +63,11 @@ class KFoldSettings:
     fold_statistic: str = "average"
     threshold: float = 50.0
     penalties_in_loss: bool = False
+    reduce_proportion: float = REDUCE_PROPORTION  # average_best over replicas keeps this much
 
     def __post_init__(self) -> None:
         check_loss_type(self.loss_type)
+        check_proportion(self.reduce_proportion)
         check_statistic(self.replica_statistic, "replica_statistic")
         check_statistic(self.fold_statistic, "fold_statistic")
         if not self.threshold > 0:
@@ -126,6 +134,7 @@ def _chi2_loss(fold: FoldResult, settings: KFoldSettings) -> float:
         fold.phi2,
         fold.penalties,
         settings.penalties_in_loss,
+        settings.reduce_proportion,
     )
 
 
@@ -168,6 +177,7 @@ class _TrialFolds:
                 fold.phi2,
                 fold.penalties,
                 s.penalties_in_loss,
+                s.reduce_proportion,
             )  # fmt: skip
         )
         self.stopped = _stop_reason(fold, _chi2_loss(fold, s), s.threshold)

@@ -155,7 +155,8 @@ def test_sigkill_mid_trial_then_rerun_gives_the_same_log(finished, tmp_path):
 def test_threshold_abort_never_trains_the_next_fold(tmp_path):
     card = tiny_card(tmp_path, "strict", **{"  threshold:": "  threshold: 1.0e-3"})
     code, out = scan(card, "--trials", 2, "-o", tmp_path / "out")
-    assert code == 0, out
+    assert code == 2 and "none of the 2 finished trials succeeded" in out  # n3fit: fail
+    assert "2 fail (threshold) of 2 trials" in out
     for doc in TrialLog(tmp_path / "out" / "strict" / "tries.jsonl").read():
         meta = doc["result"]["kfold_meta"]
         assert meta["aborted_at_fold"] == 0 and doc["result"]["status"] == "fail"
