@@ -75,10 +75,14 @@ def atomic_write_json(path: str | Path, obj: Any, indent: int = 2) -> Path:
     """Write ``obj`` as JSON atomically; numpy scalars and arrays become numbers and lists, and
     NaN and ±inf become null (JSON has no such numbers; Python's ``NaN``/``Infinity`` are
     rejected by every other reader)."""
-    text = json.dumps(
+    return atomic_write_text(path, json_text(obj, indent) + "\n")
+
+
+def json_text(obj: Any, indent: int = 2) -> str:
+    """``obj`` as the JSON text :func:`atomic_write_json` writes."""
+    return json.dumps(
         _finite(obj), indent=indent, ensure_ascii=False, default=_numpy_to_builtin, allow_nan=False
     )
-    return atomic_write_text(path, text + "\n")
 
 
 def _finite(value: Any) -> Any:

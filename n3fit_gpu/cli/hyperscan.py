@@ -227,13 +227,18 @@ def export(folder, to):
 @click.option("--no-refit", is_flag=True, help="Stop after the selection (nothing is fitted).")
 @click.option("--name", help="Name of the set and its folder [default: <scan name>_ensemble].")
 @click.option("--resume", is_flag=True, help="Keep the set's replicas already fitted.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an earlier, different ensemble/selection.json (refused otherwise).",
+)
 @click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]), help="Keras backend.")
 @click.option("--theory", type=click.Path(path_type=Path),
               help="The theory folder the scan was run with, if not its theoryid.")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @one_line_errors
 def ensemble(folder, max_replicas, criterion, replica_level, covariance, no_refit, name, resume,
-             backend, theory, quiet):  # fmt: skip
+             force, backend, theory, quiet):  # fmt: skip
     """Build one PDF set from the trials of the scan in FOLDER (ensemble selection).
 
     Every trial saved its out-of-fold predictions: each point of a kfold partition predicted
@@ -251,6 +256,7 @@ def ensemble(folder, max_replicas, criterion, replica_level, covariance, no_refi
     Writes FOLDER/ensemble/:
       selection.json   the greedy path, chosen members, Pareto fronts of the criterion
                        against replicas and against inference cost, replica numbering
+                       (a different one from an earlier run is kept unless --force)
       pareto.png       the same, drawn
       <name>/          the set: nnfit/replica_N, summary.json, lhapdf/<name>/, plots/
 
@@ -265,7 +271,7 @@ def ensemble(folder, max_replicas, criterion, replica_level, covariance, no_refi
     from n3fit_gpu.scan.ensemble import EnsembleSettings, build_ensemble, summary_text
 
     settings = EnsembleSettings(criterion, max_replicas, replica_level, covariance,
-                                not no_refit, name, resume)  # fmt: skip
+                                not no_refit, name, resume, force)  # fmt: skip
     report = build_ensemble(folder, settings, theory, show_progress=not quiet)
     click.echo(summary_text(report))
     where = folder / "ensemble"

@@ -1,7 +1,8 @@
 """What a person looks at after (or during) a scan, from the trial documents alone.
 
-- :func:`best_trials_table`: the best trials as a text table (loss, folds run, wall seconds
-  where the trials carry a cost record, parameters);
+- :func:`best_trials_table`: the best trials as a text table (loss, folds run, why it stopped,
+  wall seconds where the trials carry a cost record, parameters), ranked as TPE sees them
+  (:mod:`n3fit_gpu.search.scoring`), and a count of the trials stopped or failed by reason;
 - :func:`cost_summary` and :func:`cost_report`: the scan's cost (``result["cost"]`` of each
   document, see :mod:`n3fit_gpu.search.cost`) as text and as JSON; logs written before costs
   were recorded count as trials without cost;
@@ -17,6 +18,7 @@ Works for any scan whose documents carry ``params`` (the decoded point) and hype
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from matplotlib.ticker import NullFormatter
 
 from n3fit_gpu.outputs.plots import new_figure, save_png
 from n3fit_gpu.search.cost import sum_costs
+from n3fit_gpu.search.scoring import ranked_trials
 
 _JOULES_PER_KWH = 3.6e6
 
@@ -43,13 +46,9 @@ def flatten(point: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def ok_trials(docs: Sequence[dict]) -> list[dict]:
-    """Documents of trials with status ok and a finite loss, best first."""
-    good = [
-        d
-        for d in docs
-        if d["result"].get("status") == "ok" and np.isfinite(d["result"].get("loss", np.nan))
-    ]
-    return sorted(good, key=lambda d: d["result"]["loss"])
+    """Documents of trials with status ok and a finite loss, best first: the order TPE sees
+    (:func:`n3fit_gpu.search.scoring.ranked_trials`)."""
+    return ranked_trials(docs)
 
 
 def _cell(value: Any) -> str:
@@ -59,27 +58,45 @@ def _cell(value: Any) -> str:
 
 
 def best_trials_table(docs: Sequence[dict], top: int = 10) -> str:
-    """The ``top`` best trials: rank, trial id, loss, folds run, ``wall_s`` (if any of them
-    has a cost record), then every parameter."""
+    """The ``top`` best trials: rank, trial id, loss, folds run, why it stopped (early
+    termination; ``-``: it ran every fold), ``wall_s`` (if any of them has a cost record),
+    then every parameter; last, the trials stopped or failed, counted by reason."""
     best = ok_trials(docs)[:top]
     if not best:
         return f"no successful trial among {len(docs)}"
     names = sorted({k for d in best for k in flatten(d["params"])})
     with_cost = any(d["result"].get("cost") for d in best)
-    header = ["rank", "trial", "loss", "folds", *(["wall_s"] if with_cost else []), *names]
+    header = ["rank", "trial", "loss", "folds", "stopped", *(["wall_s"] if with_cost else []),
+              *names]  # fmt: skip
     rows = []
     for rank, doc in enumerate(best, 1):
         meta = doc["result"].get("kfold_meta", {})
         params = flatten(doc["params"])
         folds = len(meta.get("fold_losses", []))
         wall = [(doc["result"].get("cost") or {}).get("wall_s")] if with_cost else []
+        stopped = doc["result"].get("stopped")
         rows.append(
-            [rank, doc["tid"], doc["result"]["loss"], folds, *wall, *map(params.get, names)]
-        )
+            [rank, doc["tid"], doc["result"]["loss"], folds, stopped, *wall,
+             *map(params.get, names)]
+        )  # fmt: skip
     table = [header] + [[_cell(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in table]
-    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:], *stop_counts(docs)])
+
+
+def stop_counts(docs: Sequence[dict]) -> list[str]:
+    """One line counting the trials by status and stop reason, if any trial stopped."""
+    counts = Counter(
+        (d["result"].get("status"), d["result"].get("stopped"))
+        for d in docs
+        if d["result"].get("status") != "ok" or d["result"].get("stopped")
+    )
+    if not counts:
+        return []
+    parts = [f"{n} {status} ({why or 'no reason recorded'})"
+             for (status, why), n in sorted(counts.items(), key=str)]  # fmt: skip
+    return [f"stopped or failed: {', '.join(parts)} of {len(docs)} trials"]
 
 
 def cost_report(docs: Sequence[dict]) -> dict[str, Any]:

@@ -14,7 +14,9 @@ and written as a fit. The scan folder gets::
     ensemble/selection.json   criterion and settings, skipped trials, the greedy path (members
                               added, χ²/N of the mean and of the replicas, φ², replicas, cost),
                               the chosen members, the Pareto fronts, and the set's replica
-                              numbering (replica i of the set = member (tid, replica))
+                              numbering (replica i of the set = member (tid, replica)); a
+                              different selection from an earlier run is never replaced
+                              without ``force`` (``--force``)
     ensemble/pareto.png       criterion against replicas and against inference cost
     ensemble/<name>/          the set in the fit's output format: nnfit/replica_1..M,
                               summary.json, lhapdf/<name>/, plots/, and members.json
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from n3fit_gpu.atomic import atomic_write_json
+from n3fit_gpu.atomic import atomic_write_json, json_text
 from n3fit_gpu.config import load_runcard
 from n3fit_gpu.config.schema import RunCard
 from n3fit_gpu.ensemble.backend import set_precision
@@ -76,6 +78,7 @@ class EnsembleSettings:
     refit: bool = True
     name: str | None = None  # the set's name; default <scan name>_ensemble
     resume: bool = False
+    force: bool = False  # replace a different selection.json of an earlier run
 
     def __post_init__(self) -> None:
         check_criterion(self.criterion)
@@ -349,6 +352,7 @@ def build_ensemble(
     name = settings.name or f"{root.name}_{ENSEMBLE_NAME}"
     report = selection_report(selection, scan, settings, name)
     folder = root / ENSEMBLE_NAME
+    check_previous_selection(folder / "selection.json", report, settings.force)
     atomic_write_json(folder / "selection.json", report)
     plot_pareto(folder / "pareto.png", selection)
     if settings.refit:
@@ -358,15 +362,49 @@ def build_ensemble(
     return report
 
 
+def check_previous_selection(path: Path, report: dict, force: bool) -> None:
+    """Refuse to replace ``path`` (an earlier run's ``selection.json``) by a different
+    ``report`` unless ``force``; the same selection (e.g. ``--no-refit`` first, then the
+    refit, or ``--resume``) is rewritten unchanged."""
+    if force or not path.is_file():
+        return
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        previous = None
+    if previous == json.loads(json_text(report)):
+        return
+    what = "an unreadable selection"
+    if isinstance(previous, dict) and isinstance(previous.get("chosen"), dict):
+        chosen = previous["chosen"]
+        what = (f"another selection ({previous.get('criterion')}, {chosen.get('replicas')} "
+                f"replicas of trials {chosen.get('trials')})")  # fmt: skip
+    raise OutputError(
+        f"{path} holds {what}, made by an earlier `hyperscan ensemble` with other options or "
+        "a scan with fewer trials; --force replaces it (sets already fitted stay), or move it"
+    )
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    """``value`` to ``digits`` significant digits; round-off below 1e-10 (a one-replica
+    ensemble's φ², -1e-17) is 0, never ``-0``."""
+    if value is None:
+        return "-"
+    if abs(value) < 1e-10:
+        return "0"
+    return f"{value:.{digits}g}"
+
+
 def summary_text(report: dict) -> str:
-    """The greedy path as a small table (one trial, or one tid/replica, added per step)."""
+    """The greedy path as a small table (one trial, or one tid/replica, added per step);
+    χ²/N and φ² to 4 significant digits."""
     criterion = report["criterion"]
-    lines = [f"{'step':>4}  {'added':<12} {'replicas':>8} {criterion:>13} {'phi2':>8}"]
+    lines = [f"{'step':>4}  {'added':<12} {'replicas':>8} {criterion:>13} {'phi2':>10}"]
     for step in report["path"]:
         tid, replica = step["added"][0]
         added = f"{tid}/{replica}" if report["replica_level"] else f"trial {tid}"
         lines.append(f"{step['step']:>4}  {added:<12} {step['replicas']:>8} "
-                     f"{step[criterion]:>13.4f} {step['phi2']:>8.4f}")  # fmt: skip
+                     f"{_number(step[criterion]):>13} {_number(step['phi2']):>10}")  # fmt: skip
     chosen = report["chosen"]
     lines.append(
         f"chosen: {chosen['replicas']} replicas of trials {chosen['trials']}; "

@@ -128,7 +128,8 @@ def train_folds(
 
     ``on_rung`` (early termination) is asked after every compiled call about the trials still
     training; a trial it stops has all its replicas frozen at their best weights so far, is
-    scored as usual, and its fold result carries ``pruned_at`` (the epoch).
+    scored as usual, and its fold result carries ``pruned_at`` (the epoch). ``acceptable``
+    marks the replicas that reached an acceptable epoch and did not diverge.
     """
     held_out = problem.folds[fold]
     replicas = len(problem.data.replicas)
@@ -151,6 +152,7 @@ def train_folds(
     slot_penalties = _penalties(problem.penalties, slot_cards, problem, model, result, xf)
     points = np.flatnonzero(held_out)
     status = result.status
+    acceptable = (np.asarray(result.best_epoch) >= 0) & ~np.asarray(result.diverged, bool)
     results = []
     for i in range(len(cards)):
         slots = slice(i * replicas, (i + 1) * replicas)
@@ -168,6 +170,7 @@ def train_folds(
                 },
                 arrays={"points": points, "predictions": predictions[slots]},
                 pruned_at=pruned.get(i),
+                acceptable=acceptable[slots],
             )
         )
     return results

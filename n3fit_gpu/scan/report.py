@@ -24,6 +24,7 @@ from n3fit_gpu.outputs.scan_report import (
     cost_report,
     cost_summary,
     ok_trials,
+    stop_counts,
     write_scan_plots,
 )
 from n3fit_gpu.scan.layout import LOG_NAME, scan_runcard
@@ -38,9 +39,10 @@ def write_report(root: Path, top: int = 10) -> str:
     docs = TrialLog(root / LOG_NAME).read()
     best = ok_trials(docs)
     if not best:
+        why = "".join(f" ({line})" for line in stop_counts(docs))
         raise OutputError(
-            f"{root}: none of the {len(docs)} finished trials succeeded yet; run more trials "
-            "or look at the errors in tries.jsonl"
+            f"{root}: none of the {len(docs)} finished trials succeeded yet{why}; run more "
+            "trials or look at result.stopped and result.error in tries.jsonl"
         )
     folder = root / "report"
     text = f"{best_trials_table(docs, top)}\n\n{cost_summary(docs)}"

@@ -39,6 +39,7 @@ def kfold_settings(card: RunCard) -> KFoldSettings:
         fold_statistic=k.fold_statistic,
         threshold=k.threshold,
         penalties_in_loss=k.penalties_in_loss,
+        reduce_proportion=k.reduce_proportion,
     )
 
 

@@ -22,6 +22,7 @@ from n3fit_gpu.search.cost import CostMeter, split_cost
 from n3fit_gpu.search.errors import SearchError
 from n3fit_gpu.search.jsonable import to_json
 from n3fit_gpu.search.kfold import TrialResult
+from n3fit_gpu.search.scoring import ranked_trials
 from n3fit_gpu.search.space import Space, point_from_vals, to_hyperopt
 from n3fit_gpu.search.store import TrialLog, to_hyperopt_trials, trial_document
 
@@ -118,11 +119,9 @@ def suggest(
 
 
 def best_trial(docs: list[dict]) -> dict | None:
-    """The successful trial document with the lowest loss (``None`` if there is none)."""
-    finished = [
-        d for d in docs if d["result"].get("status") == "ok" and d["result"].get("loss") is not None
-    ]
-    return min(finished, key=lambda d: (d["result"]["loss"], d["tid"]), default=None)
+    """The best ``ok`` trial document (:func:`.scoring.ranked_trials`; ``None`` if none)."""
+    ranked = ranked_trials(docs)
+    return ranked[0] if ranked else None
 
 
 def progress_note(docs: list[dict]) -> str:

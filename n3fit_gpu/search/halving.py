@@ -65,7 +65,8 @@ def rung_value(values: np.ndarray, statistic: str) -> float:
     A non-finite replica value (no acceptable epoch yet, or NaN) counts as ``+inf``, and a
     non-finite result is ``+inf``: ``average`` and ``best_worst`` of anything with an inf are
     inf, ``std`` too (numpy would say NaN), while ``average_best`` ignores infs that fall
-    outside its best 90%. A trial with too many such replicas thus ranks last, deterministically.
+    outside its best ``ceil(0.85 n)``. A trial with too many such replicas thus ranks last,
+    deterministically.
     """
     values = np.asarray(values, dtype=float)
     values = np.where(np.isfinite(values), values, np.inf)

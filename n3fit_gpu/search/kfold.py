@@ -4,30 +4,22 @@ The problem supplies ``train_fold(k) -> FoldResult``: it trains the whole replic
 fold ``k``'s data held out and measures, on that held-out data, the per-replica chi2/point, the
 ensemble phi2 and per-replica penalties (all arrays ``(replica,)``).
 
-Threshold abort (NNPDF's ``hyper_threshold``, in chi2/point): after each fold the fold's chi2
-loss (``statistic(replica_statistic, chi2 [+ penalties])``, which *is* the fold loss for
-``loss_type="chi2"``) is compared with ``threshold``; above it, or NaN, the remaining folds are
-never trained, ``aborted_at_fold`` = that fold, and the trial is scored as if every fold not
-trained had the loss of the one that stopped it (so a trial stopped early never scores better
-than one that finished with the same losses).
-Early termination (:mod:`.halving`): a fold result with ``pruned_at`` (the epoch where a rung
-stopped the trial) ends the trial the same way, scored as if every later fold had its loss.
-
-The status stays ``"ok"`` so that TPE learns the region is bad, except:
-
-- a non-finite trial loss gives ``"fail"``;
-- with ``loss_type="phi2"`` an aborted trial is ``"fail"``: 1/phi2 of an ensemble that does
-  not fit the data is not comparable with that of one that does (a bad fit has a large spread,
-  which 1/phi2 would reward);
-- an :class:`~n3fit_gpu.errors.N3fitError` from ``train_fold`` gives ``"fail"`` with its message
-  in ``error`` (other exceptions are bugs and propagate).
+Stopping (NNPDF's ``hyper_threshold``, in chi2/point): after each fold the fold's chi2 loss
+(``statistic(replica_statistic, chi2 [+ penalties])``, which *is* the fold loss for
+``loss_type="chi2"``) is compared with ``threshold``; above it the remaining folds are never
+trained. A fold also stops the trial when its loss is NaN, when no replica reached an
+acceptable epoch (``FoldResult.acceptable``), or when early termination (:mod:`.halving`)
+stopped it during training (``pruned_at``); an :class:`~n3fit_gpu.errors.N3fitError` from
+``train_fold`` stops it with its message in ``error`` (other exceptions are bugs and
+propagate). How each case is scored, and its status, is :func:`.scoring.score_trial`; the
+document records ``stopped`` (the reason), ``stopped_at_fold`` and, only when folds were
+left untrained, ``kfold_meta.aborted_at_fold``.
 
 Records are plain JSON (:mod:`.jsonable`): non-finite floats are written as ``null``.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,9 +28,16 @@ from typing import Any
 import numpy as np
 
 from n3fit_gpu.errors import N3fitError
+from n3fit_gpu.search import scoring
 from n3fit_gpu.search.errors import SearchError
 from n3fit_gpu.search.jsonable import to_json
-from n3fit_gpu.search.statistics import check_loss_type, check_statistic, fold_loss, trial_loss
+from n3fit_gpu.search.statistics import (
+    REDUCE_PROPORTION,
+    check_loss_type,
+    check_proportion,
+    check_statistic,
+    fold_loss,
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,7 @@ class FoldResult:
     extra: Mapping[str, Any] = field(default_factory=dict)  # JSON-able, copied to the record
     arrays: Mapping[str, np.ndarray] = field(default_factory=dict)  # kept out of the record
     pruned_at: int | None = None  # epoch where early termination stopped the trial
+    acceptable: np.ndarray | None = None  # (replica,) bool: reached an acceptable epoch; None: all
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,11 @@ class KFoldSettings:
     fold_statistic: str = "average"
     threshold: float = 50.0
     penalties_in_loss: bool = False
+    reduce_proportion: float = REDUCE_PROPORTION  # average_best over replicas keeps this much
 
     def __post_init__(self) -> None:
         check_loss_type(self.loss_type)
+        check_proportion(self.reduce_proportion)
         check_statistic(self.replica_statistic, "replica_statistic")
         check_statistic(self.fold_statistic, "fold_statistic")
         if not self.threshold > 0:
@@ -74,7 +76,12 @@ class KFoldSettings:
 
 @dataclass(frozen=True)
 class TrialResult:
-    """The outcome of one trial; ``aborted_at_fold`` is the fold where it stopped early."""
+    """The outcome of one trial, scored by :func:`.scoring.score_trial`.
+
+    ``stopped`` is why it stopped (:data:`.scoring.STOP_REASONS`, None: every fold ran) at
+    fold ``stopped_at_fold``; ``aborted_at_fold`` is that fold only when later folds were
+    never trained (not when the last fold stopped it).
+    """
 
     loss: float
     status: str
@@ -85,6 +92,8 @@ class TrialResult:
     replica_epochs: int
     error: str | None
     early_termination: dict | None = None  # rungs reached, epoch stopped at (halving.Rungs)
+    stopped: str | None = None
+    stopped_at_fold: int | None = None
 
     def to_result_dict(self) -> dict:
         """hyperopt's ``result`` dict, plain JSON (non-finite floats are ``None``)."""
@@ -104,6 +113,8 @@ class TrialResult:
                 "status": self.status,
                 "loss": self.loss,
                 "validation_loss": self.loss,
+                "stopped": self.stopped,
+                "stopped_at_fold": self.stopped_at_fold,
                 "kfold_meta": meta,
                 "replica_epochs": self.replica_epochs,
                 "seconds": self.seconds,
@@ -123,25 +134,39 @@ def _chi2_loss(fold: FoldResult, settings: KFoldSettings) -> float:
         fold.phi2,
         fold.penalties,
         settings.penalties_in_loss,
+        settings.reduce_proportion,
     )
 
 
+def _stop_reason(fold: FoldResult, chi2_loss: float, threshold: float) -> str | None:
+    """Why ``fold`` stops its trial (None: it does not), first match."""
+    if fold.pruned_at is not None:
+        return scoring.EARLY_TERMINATION
+    if chi2_loss != chi2_loss:  # NaN
+        return scoring.NON_FINITE
+    if fold.acceptable is not None and not np.any(fold.acceptable):
+        return scoring.NO_ACCEPTABLE_REPLICA
+    if not chi2_loss <= threshold:
+        return scoring.THRESHOLD
+    return None
+
+
 class _TrialFolds:
-    """The folds of one trial as they come in: losses, threshold stop, failure."""
+    """The folds of one trial as they come in: losses, and why it stopped."""
 
     def __init__(self, n_folds: int, settings: KFoldSettings):
         self.n_folds, self.settings = n_folds, settings
         self.folds: list[FoldResult] = []
         self.losses: list[float] = []
-        self.stopped_at: int | None = None
+        self.stopped: str | None = None
         self.error: str | None = None
 
     @property
     def running(self) -> bool:
-        return self.stopped_at is None and len(self.folds) < self.n_folds
+        return self.stopped is None and len(self.folds) < self.n_folds
 
     def add(self, k: int, fold: FoldResult) -> float:
-        """Record fold ``k``; stops the trial if its chi2 loss is above the threshold."""
+        """Record fold ``k``; stops the trial if the fold says so (:func:`_stop_reason`)."""
         s = self.settings
         self.folds.append(fold)
         self.losses.append(
@@ -152,34 +177,32 @@ class _TrialFolds:
                 fold.phi2,
                 fold.penalties,
                 s.penalties_in_loss,
+                s.reduce_proportion,
             )  # fmt: skip
         )
-        if fold.pruned_at is not None or not _chi2_loss(fold, s) <= s.threshold:  # NaN too
-            self.stopped_at = k
+        self.stopped = _stop_reason(fold, _chi2_loss(fold, s), s.threshold)
         return self.losses[-1]
 
     def fail(self, k: int, error: str) -> None:
-        self.stopped_at, self.error = k, error
+        self.stopped, self.error = scoring.ERROR, error
 
     def result(self, seconds: float) -> TrialResult:
         s = self.settings
-        if self.error is None:
-            # folds never trained count as bad as the one that stopped the trial, so stopping
-            # early cannot score better than finishing (NNPDF scales the loss by the folds left)
-            untrained = [self.losses[-1]] * (self.n_folds - len(self.losses))
-            loss = trial_loss(s.loss_type, s.fold_statistic, self.losses + untrained)
-            ok = math.isfinite(loss) and not (s.loss_type == "phi2" and self.stopped_at is not None)
-        else:
-            loss, ok = math.nan, False
+        score = scoring.score_trial(
+            self.losses, self.n_folds, self.stopped, s.loss_type, s.fold_statistic, s.threshold
+        )
+        skipped = score.folds_not_run(self.n_folds) > 0
         return TrialResult(
-            loss=loss,
-            status="ok" if ok else "fail",
+            loss=float("nan") if score.loss is None else score.loss,
+            status=score.status,
             fold_losses=self.losses,
             folds=self.folds,
-            aborted_at_fold=self.stopped_at,
+            aborted_at_fold=score.stopped_at_fold if skipped else None,
             seconds=seconds,
             replica_epochs=sum(int(fold.replica_epochs) for fold in self.folds),
             error=self.error,
+            stopped=score.stopped,
+            stopped_at_fold=score.stopped_at_fold,
         )
 
 
@@ -189,7 +212,7 @@ def run_folds(
     settings: KFoldSettings,
     on_fold: Callable[[int, float], None] | None = None,
 ) -> TrialResult:
-    """Train folds ``0 .. n_folds-1`` in order, stopping at the first one above threshold.
+    """Train folds ``0 .. n_folds-1`` in order, stopping at the first one that stops the trial.
 
     ``on_fold(k, fold_loss)`` is called after each fold that trained.
     """

@@ -5,7 +5,29 @@ per-replica quantities ``(replica,)``. chi2 values are per data point (chi2/n).
 
 A trial is scored in two reductions: over the replicas of one fold (:func:`fold_loss`, with
 ``replica_statistic``) and over the folds of one trial (:func:`trial_loss`, with
-``fold_statistic``). Both use one of :data:`STATISTICS`.
+``fold_statistic``). Both use one of :data:`STATISTICS`; stopped and failed trials are scored
+by :mod:`.scoring`.
+
+Against n3fit 4.1.5 (``n3fit/hyper_optimization/rewards.py``, ``HyperLoss``):
+
+- the same: ``average`` (mean), ``best_worst`` (the maximum: the worst value), ``std``
+  (population, ``ddof=0``), each over replicas and over folds; ``average_best`` over replicas
+  keeps the lowest ``ceil(reduce_proportion * n)`` (n3fit's ``reduce_proportion``, default
+  0.85, so with 4-6 replicas nothing is dropped, with 7-13 one replica, ...); over folds
+  ``average_best`` is the plain average, as in n3fit (a bad fold is never dropped); phi2
+  trials minimise ``1 / fold_statistic(phi2)``; ``penalties_in_loss`` adds
+  ``sum_p mean_r(penalty_p)`` to phi2.
+- different, on purpose: n3fit first keeps the best ``reduce_proportion`` of the replicas *by
+  validation chi2* and computes every statistic and phi2 on them ("all averages are average
+  best now"); here only ``average_best`` drops replicas, ranked by the values it averages
+  (the held-out chi2), and ``average``, ``best_worst``, ``std`` and phi2 see every replica,
+  so that their names say what they compute. n3fit's chi2 fold loss is the statistic of the
+  kept replicas' *validation* chi2 plus ``max(mean of the best 15% held-out chi2, 2) - 2``;
+  ours is the statistic of the held-out chi2 (the k-fold loss of the NNPDF4.0 hyperopt
+  papers), with ``penalties_in_loss`` adding each replica's penalties to its chi2. n3fit adds
+  ``100 * elu(mean fitted chi2 - 1.2)`` to every trial loss; we do not. n3fit compares its
+  threshold with the fold's loss whatever the loss type (phi2 too); ours is always compared
+  with the fold's chi2 loss (:mod:`.kfold`).
 """
 
 from __future__ import annotations
@@ -20,7 +42,7 @@ from n3fit_gpu.search.errors import SearchError
 
 STATISTICS = ("average", "average_best", "best_worst", "std")
 LOSS_TYPES = ("chi2", "phi2")
-BEST_FRACTION = 0.9  # average_best keeps the best ceil(0.9 n) values (NNPDF's choice)
+REDUCE_PROPORTION = 0.85  # average_best keeps the best ceil(0.85 n) replicas (n3fit's default)
 
 
 def check_statistic(name: str, what: str = "statistic") -> None:
@@ -35,22 +57,33 @@ def check_loss_type(loss_type: str) -> None:
         raise SearchError(f"unknown loss_type {loss_type!r}; use one of {', '.join(LOSS_TYPES)}")
 
 
-def statistic(name: str, values: np.ndarray) -> float:
+def check_proportion(proportion: float) -> None:
+    """Raise :class:`SearchError` unless ``0 < proportion <= 1``."""
+    if not 0 < proportion <= 1:
+        raise SearchError(
+            f"reduce_proportion must be in (0, 1]; got {proportion} (the fraction of replicas "
+            "average_best keeps)"
+        )
+
+
+def statistic(name: str, values: np.ndarray, proportion: float = REDUCE_PROPORTION) -> float:
     """Reduce ``values`` (1-D) with the named statistic.
 
-    ``average`` is the mean, ``average_best`` the mean of the lowest ``ceil(0.9 n)`` values
-    (NaN sorts last, so NaN values are dropped when they fall outside the best 90%),
-    ``best_worst`` the maximum (the worst value), ``std`` the population standard deviation.
-    NaN propagates through every statistic except ``average_best`` as described.
+    ``average`` is the mean, ``average_best`` the mean of the lowest
+    ``ceil(proportion * n)`` values (NaN sorts last, so NaN values are dropped when they fall
+    outside the best ones), ``best_worst`` the maximum (the worst value), ``std`` the
+    population standard deviation. NaN propagates through every statistic except
+    ``average_best`` as described.
     """
     check_statistic(name)
+    check_proportion(proportion)
     values = np.asarray(values, dtype=float).ravel()
     if values.size == 0:
         raise SearchError(f"statistic {name!r} of no values; at least one replica/fold is needed")
     if name == "average":
         return float(np.mean(values))
     if name == "average_best":
-        kept = math.ceil(BEST_FRACTION * values.size)
+        kept = math.ceil(round(proportion * values.size, 9))  # 0.85 * 20 must keep 17, not 18
         return float(np.mean(np.sort(values)[:kept]))
     if name == "best_worst":
         return float(np.max(values))
@@ -148,18 +181,19 @@ def fold_loss(
     phi2: float,
     penalties: Mapping[str, np.ndarray],
     penalties_in_loss: bool,
+    proportion: float = REDUCE_PROPORTION,
 ) -> float:
     """The loss of one fold.
 
-    ``chi2``: ``statistic(replica_statistic, chi2 + sum(penalties))`` (penalties only if
-    ``penalties_in_loss``); ``phi2``: ``phi2 + sum_p mean_r(penalty_p)`` (idem).
+    ``chi2``: ``statistic(replica_statistic, chi2 + sum(penalties), proportion)`` (penalties
+    only if ``penalties_in_loss``); ``phi2``: ``phi2 + sum_p mean_r(penalty_p)`` (idem).
     """
     check_loss_type(loss_type)
     chi2 = np.asarray(chi2, dtype=float)
     if loss_type == "chi2":
         if penalties_in_loss:
             chi2 = chi2 + sum((np.asarray(p, dtype=float) for p in penalties.values()), 0.0)
-        return statistic(replica_statistic, chi2)
+        return statistic(replica_statistic, chi2, proportion)
     extra = sum(float(np.mean(p)) for p in penalties.values()) if penalties_in_loss else 0.0
     return float(phi2) + extra
 
@@ -167,14 +201,16 @@ def fold_loss(
 def trial_loss(loss_type: str, fold_statistic: str, fold_losses: Sequence[float]) -> float:
     """The loss of one trial (what TPE minimises).
 
-    ``chi2``: ``statistic(fold_statistic, fold_losses)``. ``phi2``: its reciprocal,
+    ``chi2``: ``statistic(fold_statistic, fold_losses)``, where ``average_best`` is the plain
+    average (n3fit's: only replicas are dropped, never a fold). ``phi2``: its reciprocal,
     ``1 / statistic(...)``: NNPDF *maximises* phi2 among trials, preferring the ensemble with
     the largest spread relative to the data uncertainty among those that fit (an ensemble that
     is too narrow underestimates the PDF uncertainty). A statistic <= 0 (a collapsed ensemble,
     or round-off) gives ``inf`` rather than a huge negative loss that TPE would prefer.
     """
     check_loss_type(loss_type)
-    value = statistic(fold_statistic, np.asarray(fold_losses, dtype=float))
+    name = "average" if fold_statistic == "average_best" else fold_statistic
+    value = statistic(name, np.asarray(fold_losses, dtype=float))
     if loss_type == "chi2" or math.isnan(value):
         return value
     return 1.0 / value if value > 0 else math.inf

@@ -34,6 +34,10 @@ def tiny_card(folder: Path, name: str = "tiny", **edits: str) -> Path:
         "  stopping:": "  stopping: {min_epochs: 30, max_epochs: 60, min_patience: 0.1, "
         "max_patience: 0.3}",
         "  threshold:": "  threshold: 1.0e+9",  # 60 epochs fit badly: train every fold anyway
+        # ... and reach no acceptable epoch (positivity, chi2 < 10), which fails a trial
+        "  positivity: {initial": "  positivity: {initial: 184.8, multiplier: null, "
+        "threshold: 1.0e+9}",
+        "  threshold_chi2:": "  threshold_chi2: 1.0e+9",
         "  - datasets: [HERA_NC_318GEV_EM-SIGMARED]": "",
         **edits,
     }
@@ -69,6 +73,7 @@ def test_log_has_every_trial_in_hyperopt_shape(finished):
         jsonschema.validate(doc, SCHEMA)
         meta = doc["result"]["kfold_meta"]
         assert meta["aborted_at_fold"] is None and len(meta["fold_losses"]) == 2
+        assert doc["result"]["stopped"] is None and doc["result"]["status"] == "ok"
         assert [len(chi2) for chi2 in meta["chi2_per_fold_replica"]] == [3, 3]  # replicas
         assert doc["result"]["replica_epochs"] > 0
     trials = to_hyperopt_trials(docs)
@@ -150,10 +155,12 @@ def test_sigkill_mid_trial_then_rerun_gives_the_same_log(finished, tmp_path):
 def test_threshold_abort_never_trains_the_next_fold(tmp_path):
     card = tiny_card(tmp_path, "strict", **{"  threshold:": "  threshold: 1.0e-3"})
     code, out = scan(card, "--trials", 2, "-o", tmp_path / "out")
-    assert code == 0, out
+    assert code == 2 and "none of the 2 finished trials succeeded" in out  # n3fit: fail
+    assert "2 fail (threshold) of 2 trials" in out
     for doc in TrialLog(tmp_path / "out" / "strict" / "tries.jsonl").read():
         meta = doc["result"]["kfold_meta"]
-        assert meta["aborted_at_fold"] == 0
+        assert meta["aborted_at_fold"] == 0 and doc["result"]["status"] == "fail"
+        assert doc["result"]["stopped"] == "threshold" and doc["result"]["stopped_at_fold"] == 0
         assert len(meta["fold_losses"]) == 1 and len(meta["chi2_per_fold_replica"]) == 1
         assert doc["result"]["replica_epochs"] == sum(meta["extra_per_fold"][0]["stop_epoch"])
 

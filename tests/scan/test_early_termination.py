@@ -64,7 +64,10 @@ def test_trials_below_the_rung_stop_there(scan_parts, tmp_path):
             assert result.aborted_at_fold == 0 and len(result.folds) == 1
             np.testing.assert_array_equal(result.folds[0].extra["stop_epoch"], [100, 100])
             assert result.replica_epochs == 2 * 100
-            assert result.status == "ok" and result.loss == result.fold_losses[0]
+            # ok, scored max(threshold, fold loss x 2 folds): after every trial that finished
+            assert (result.status, result.stopped, result.stopped_at_fold) == (
+                "ok", "early_termination", 0)  # fmt: skip
+            assert result.loss == max(1.0e6, 2 * result.fold_losses[0])
             # the record the log keeps says where it stopped
             assert result.to_result_dict()["early_termination"]["stopped_at_epoch"] == 100
     result_schema = json.loads(SCHEMA.read_text())["properties"]["result"]

@@ -20,7 +20,15 @@ from n3fit_gpu.outputs.lhapdf import read_lhapdf_member
 from n3fit_gpu.outputs.replica_json import read_replica_json
 from n3fit_gpu.physics.fit_data import load_fit_data
 from n3fit_gpu.physics.theory import load_theory
-from n3fit_gpu.scan.ensemble import load_members, network_weights, refit, scoring_data, stack_groups
+from n3fit_gpu.scan.ensemble import (
+    check_previous_selection,
+    load_members,
+    network_weights,
+    refit,
+    scoring_data,
+    stack_groups,
+    summary_text,
+)
 from n3fit_gpu.scan.folds import fold_masks
 from n3fit_gpu.scan.layout import LOG_NAME, scan_runcard
 from n3fit_gpu.scan.predictions import load_trial_predictions, save_trial_predictions
@@ -96,6 +104,37 @@ def test_members_come_from_complete_successful_trials(tmp_path, card):
 def test_a_scan_without_predictions_says_how_to_get_them(tmp_path, card):
     with pytest.raises(OutputError, match="run the scan with this version to save out-of-fold"):
         load_members(tmp_path, [doc(0), doc(1)], card, FOLDS)
+
+
+def _selection(replicas, phi2=0.0):
+    step = {"step": 1, "added": [[3, 1]], "replicas": replicas, "chi2_mean": 1.23456, "phi2": phi2}
+    return {
+        "criterion": "chi2_mean",
+        "replica_level": True,
+        "path": [step],
+        "chosen": {"replicas": replicas, "trials": [3]},
+        "skipped": {},
+    }
+
+
+def test_a_different_earlier_selection_is_refused_without_force(tmp_path):
+    path = tmp_path / "selection.json"
+    check_previous_selection(path, _selection(1), force=False)  # nothing there yet
+    path.write_text(json.dumps(_selection(1)))
+    check_previous_selection(path, _selection(1), force=False)  # the same: rewritten
+    with pytest.raises(OutputError, match=r"another selection \(chi2_mean, 1 replicas"):
+        check_previous_selection(path, _selection(2), force=False)
+    check_previous_selection(path, _selection(2), force=True)
+    path.write_text("{not json")
+    with pytest.raises(OutputError, match="unreadable selection.*--force"):
+        check_previous_selection(path, _selection(2), force=False)
+
+
+def test_summary_prints_no_negative_zero_and_four_significant_digits():
+    line = summary_text(_selection(1, phi2=-1.1e-17)).splitlines()[1]
+    assert line.split() == ["1", "3/1", "1", "1.235", "0"]
+    line = summary_text(_selection(1, phi2=0.0123456)).splitlines()[1]
+    assert line.split()[-1] == "0.01235"
 
 
 def test_network_weights_count_inputs_x_and_log_x():

@@ -59,8 +59,9 @@ def test_report_totals_equal_the_hand_sum(tmp_path):
         "energy_sources": ["rapl:package-0"],
     }
     lines = (root / "report" / "best_trials.txt").read_text().splitlines()
-    assert lines[0].split() == ["rank", "trial", "loss", "folds", "wall_s", "epochs"]
-    assert lines[2].split()[:5] == ["1", "2", "1.899", "2", "5400"]
+    assert lines[0].split() == ["rank", "trial", "loss", "folds", "stopped", "wall_s", "epochs"]
+    assert lines[2].split()[:6] == ["1", "2", "1.899", "2", "-", "5400"]
+    assert "stopped or failed: 1 fail (no reason recorded) of 3 trials" in lines
     assert text.splitlines() == lines
     summary = "\n".join(lines[lines.index("") + 1 :])
     assert "cost of 2 trials (1 more without a cost record)" in summary

@@ -19,13 +19,42 @@ TEN = np.array([3.0, 1.0, 2.0, 10.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
 
 def test_statistics_by_hand():
     assert statistic("average", TEN) == pytest.approx(5.5)
-    assert statistic("average_best", TEN) == pytest.approx(45 / 9)  # ceil(9) best: drops 10
+    assert statistic("average_best", TEN) == pytest.approx(45 / 9)  # ceil(8.5) = 9: drops 10
     assert statistic("best_worst", TEN) == 10.0
     assert statistic("std", [1.0, 3.0]) == pytest.approx(1.0)  # population std, ddof=0
 
 
+FOUR = np.array([1.2, 1.4, 1.1, 75.0])  # four replicas, one outlier
+
+
+def test_average_best_keeps_ceil_of_n3fits_reduce_proportion():
+    """n3fit keeps ceil(0.85 n): all of 4 replicas (ceil(3.4) = 4), 6 of 7 (ceil(5.95))."""
+    assert statistic("average_best", FOUR) == pytest.approx((1.2 + 1.4 + 1.1 + 75.0) / 4)
+    assert statistic("average_best", FOUR, 0.75) == pytest.approx((1.2 + 1.4 + 1.1) / 3)
+    seven = np.r_[FOUR, 1.3, 1.0, 1.5]
+    assert statistic("average_best", seven) == pytest.approx(
+        (1.2 + 1.4 + 1.1 + 1.3 + 1.0 + 1.5) / 6
+    )
+    twenty = np.arange(20.0)  # 0.85 * 20 = 17 exactly: keeps 17
+    assert statistic("average_best", twenty) == pytest.approx(np.mean(np.arange(17.0)))
+    with pytest.raises(SearchError, match="reduce_proportion"):
+        statistic("average_best", FOUR, 0.0)
+
+
+def test_over_folds_average_best_is_the_average_as_in_n3fit():
+    folds = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 50.0]  # 0.85 over replicas would drop the 50
+    assert trial_loss("chi2", "average_best", folds) == pytest.approx(78 / 8)
+    assert trial_loss("chi2", "best_worst", folds) == 50.0
+    assert trial_loss("chi2", "std", [1.0, 3.0]) == pytest.approx(1.0)
+
+
+def test_fold_loss_passes_the_proportion():
+    assert fold_loss("chi2", "average_best", FOUR, 0.0, {}, False, 0.75) == pytest.approx(3.7 / 3)
+    assert fold_loss("chi2", "average_best", FOUR, 0.0, {}, False) == pytest.approx(78.7 / 4)
+
+
 def test_average_best_rounds_up_and_drops_nan_outside_best_fraction():
-    assert statistic("average_best", [1.0, 2.0, 3.0]) == pytest.approx(2.0)  # ceil(2.7) = 3
+    assert statistic("average_best", [1.0, 2.0, 3.0]) == pytest.approx(2.0)  # ceil(2.55) = 3
     with_nan = np.array([np.nan, 1, 2, 3, 4, 5, 6, 7, 8, 9])  # the NaN is the dropped one
     assert statistic("average_best", with_nan) == pytest.approx(5.0)
     assert math.isnan(statistic("average_best", [np.nan, np.nan, 1.0]))
