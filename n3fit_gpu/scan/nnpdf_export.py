@@ -27,7 +27,7 @@ import numpy as np
 from n3fit_gpu.atomic import atomic_write_text
 from n3fit_gpu.config.schema import RunCard
 from n3fit_gpu.scan.space import apply_point
-from n3fit_gpu.search.statistics import statistic
+from n3fit_gpu.search.statistics import REDUCE_PROPORTION, statistic
 
 NNPDF_TRIES = Path("nnfit") / "replica_1" / "tries.json"
 
@@ -60,7 +60,9 @@ def nnpdf_trial(doc: dict, card: RunCard) -> dict:
     }
     result = dict(doc["result"])
     meta = dict(result.get("kfold_meta", {}))
-    replica_statistic = card.kfold.replica_statistic if card.kfold else "average"
+    kfold = card.kfold
+    replica_statistic = kfold.replica_statistic if kfold else "average"
+    proportion = kfold.reduce_proportion if kfold else REDUCE_PROPORTION
     chi2 = [_floats(fold) for fold in meta.get("chi2_per_fold_replica", [])]
     folds = len(chi2)
     nan = [math.nan] * folds
@@ -70,7 +72,7 @@ def nnpdf_trial(doc: dict, card: RunCard) -> dict:
     ]
     meta.update(
         hyper_losses=chi2,
-        hyper_losses_chi2=[_statistic(replica_statistic, fold) for fold in chi2],
+        hyper_losses_chi2=[_statistic(replica_statistic, fold, proportion) for fold in chi2],
         hyper_losses_phi2=_floats(meta.get("phi2_per_fold", nan)),
         hyper_losses_logp=nan,
         trvl_losses_chi2exp=nan,
@@ -105,6 +107,6 @@ def _finite_or_nan(values) -> np.ndarray:
     return np.where(np.isfinite(array), array, np.nan) if array.size else np.array([np.nan])
 
 
-def _statistic(name: str, values: list[float]) -> float:
+def _statistic(name: str, values: list[float], proportion: float) -> float:
     array = np.asarray(values, dtype=float)
-    return float(statistic(name, array)) if array.size else math.nan
+    return float(statistic(name, array, proportion)) if array.size else math.nan
