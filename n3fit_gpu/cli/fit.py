@@ -43,10 +43,21 @@ def _replica_range(text: str | None) -> list[int] | None:
     type=click.Path(path_type=Path),
     help="A theory folder from scripts/build_theory.py, instead of the runcard's theoryid.",
 )
-@click.option("--resume", is_flag=True, help="Skip replicas already written; fit the rest.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Skip replicas already written; fit the rest, from the checkpoint if there is one.",
+)
+@click.option(
+    "--checkpoint-minutes",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Save the training state this often, and on SIGTERM/SIGUSR1 (then stop); 0: never.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @one_line_errors
-def main(runcard, replicas, output, backend, seed, theory, resume, quiet):
+def main(runcard, replicas, output, backend, seed, theory, resume, checkpoint_minutes, quiet):
     """Fit an ensemble of PDF replicas, all stacked in ONE Keras model.
 
     RUNCARD is an NNPDF-style YAML file (see runcards/quickstart.yml). Each replica is
@@ -65,11 +76,19 @@ def main(runcard, replicas, output, backend, seed, theory, resume, quiet):
       lhapdf/<name>/                                    LHAPDF6 set of the selected replicas
       plots/*.png                                       PDFs at Q0, χ² per dataset, training
 
+    Checkpoints: while replicas train, their whole training state is saved to
+    OUTPUT/<name>/checkpoint/ every --checkpoint-minutes, and at once on SIGTERM (preemption,
+    scancel) or SIGUSR1 (SLURM's --signal=B:USR1@120 before the time limit): the fit then
+    writes the replicas already finished and exits with code 75, "checkpoint saved at epoch N;
+    rerun with --resume". --resume goes on from the checkpoint exactly as if never stopped
+    (same weights on the same machine and backend) and refuses one written with other
+    settings; the checkpoint is deleted once its replicas are written.
+
     \b
     Examples:
       fit runcards/quickstart.yml
       fit runcards/nnpdf40_dis.yml --replicas 100 --backend jax
-      fit runcards/quickstart.yml --resume        # after an interruption
+      fit runcards/quickstart.yml --resume        # after an interruption or a signal
     """
     card = load_runcard(runcard)
     updates = {}
@@ -92,6 +111,7 @@ def main(runcard, replicas, output, backend, seed, theory, resume, quiet):
         not quiet,
         theory_path=theory,
         announce=click.echo,
+        checkpoint_minutes=checkpoint_minutes,
     )
     summary = json.loads((folder / "summary.json").read_text())
     counts = summary["replicas"]
