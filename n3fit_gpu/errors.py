@@ -39,6 +39,22 @@ class OutputError(N3fitError, OSError):
     """Results cannot be written where asked (e.g. output exists and --resume not given)."""
 
 
+class CheckpointError(N3fitError, ValueError):
+    """A fit's mid-training checkpoint does not belong to the fit being resumed."""
+
+
+class FitCheckpointed(Exception):
+    """Training stopped on a signal (SIGTERM, SIGUSR1) after saving a checkpoint.
+
+    Not a user error: the CLI prints it as one line and exits with 75 (EX_TEMPFAIL, "try
+    again"); ``fit --resume`` goes on from the checkpoint.
+    """
+
+    def __init__(self, epoch: int, signal: str):
+        self.epoch, self.signal = epoch, signal
+        super().__init__(f"checkpoint saved at epoch {epoch}; rerun with --resume")
+
+
 class FitInterrupted(KeyboardInterrupt):
     """Ctrl-C during training, raised after the finished replicas were written.
 

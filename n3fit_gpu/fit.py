@@ -3,7 +3,9 @@
 Imports keras: call :func:`n3fit_gpu.ensemble.backend.select_backend` before importing this.
 Per-replica results are written as soon as training ends, each file atomically, and the
 ensemble files (summary, LHAPDF set, plots) are then rebuilt from every replica on disk, so
-an interrupted fit keeps its finished replicas and ``resume`` completes it.
+an interrupted fit keeps its finished replicas and ``resume`` completes it. During training
+the state of the replicas still training can be checkpointed (:mod:`n3fit_gpu.fit_checkpoint`):
+periodically, and on SIGTERM or SIGUSR1 (then the fit stops); ``resume`` goes on from there.
 
 Stacked trials: :func:`make_trainer` can build one model whose replicas ("slots") carry
 different hyperparameters, one runcard per slot (``slot_cards``). A slot is a (trial, replica)
@@ -18,7 +20,7 @@ shallower networks given pass-through layers, activations and optimizers chosen 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -33,7 +35,9 @@ from n3fit_gpu.ensemble.backend import set_precision
 from n3fit_gpu.ensemble.engine import EnsembleTrainer, Progress, TrainingResult, TrainingSettings
 from n3fit_gpu.ensemble.layers import one_or_all, stack_architectures
 from n3fit_gpu.ensemble.optimizers import make_optimizer
-from n3fit_gpu.errors import FitInterrupted, TrainingError
+from n3fit_gpu.ensemble.snapshot import TrainingSnapshot
+from n3fit_gpu.errors import FitCheckpointed, FitInterrupted, OutputError, TrainingError
+from n3fit_gpu.fit_checkpoint import FitCheckpoint
 from n3fit_gpu.outputs.ensemble_report import lhapdf_info, write_ensemble_outputs
 from n3fit_gpu.outputs.exportgrid import EXPORT_XGRID, evolution_to_flavour, write_exportgrid
 from n3fit_gpu.outputs.fit_folder import (
@@ -207,9 +211,11 @@ def train_replicas(
     data: FitData,
     show_progress: bool = True,
     slot_cards: Sequence | None = None,
+    **snapshots,
 ):
     """Train the replicas of ``data`` stacked (``slot_cards``: see :func:`make_trainer`);
-    returns (model, TrainingResult)."""
+    returns (model, TrainingResult). ``snapshots``: the ``snapshot``, ``snapshot_every`` and
+    ``resume_from`` arguments of :meth:`~n3fit_gpu.ensemble.engine.EnsembleTrainer.train`."""
     model, trainer = make_trainer(card, theory, data, slot_cards)
     epochs = max(c.parameters.epochs for c in slot_cards or [card])
     with tqdm(total=epochs, unit="epoch", disable=not show_progress, desc="fit") as bar:
@@ -221,7 +227,7 @@ def train_replicas(
                 f"stopped {progress.stopped} failed {progress.diverged}"
             )
 
-        result = trainer.train(report, keep_on_interrupt=True)
+        result = trainer.train(report, keep_on_interrupt=True, **snapshots)
     return model, result
 
 
@@ -242,13 +248,14 @@ def write_replicas(
     result: TrainingResult,
     paths: FitPaths,
     numbers: Sequence[int] | None = None,
+    skip: Collection[int] = (),
 ) -> None:
     """exportgrid, json and x·f at Q0 for every finished replica (each file atomic).
 
     After an interrupted training only ``result.finished`` replicas are written: the json,
     written last, marks a replica done, so ``--resume`` refits the others. ``numbers`` give
     each slot's replica number in the output (default ``data.replicas``; an ensemble across
-    trials numbers its slots 1..M).
+    trials numbers its slots 1..M). Replicas in ``skip`` (already written) are left alone.
     """
     xf_export = evaluate(model, EXPORT_XGRID)  # (R, 196, 9)
     xf_theory = evaluate(model, theory.xgrid)  # (R, nx, 9)
@@ -264,9 +271,10 @@ def write_replicas(
     seconds = result.seconds
     versions = code_versions(keras.backend.backend())
     numbers = list(data.replicas if numbers is None else numbers)
-    _write_evolved_replicas(theory, paths, xf_theory, numbers, result.finished)
+    fresh = np.array([bool(done) and r not in skip for done, r in zip(result.finished, numbers)])
+    _write_evolved_replicas(theory, paths, xf_theory, numbers, fresh)
     for i, replica in enumerate(numbers):
-        if not result.finished[i]:
+        if not fresh[i]:
             continue
         folder = paths.replica_dir(replica)
         write_exportgrid(folder / f"{paths.name}.exportgrid", flavour[i].T, theory.q0**2, replica)
@@ -394,6 +402,7 @@ def run_fit(
     show_progress: bool = True,
     theory_path: Path | None = None,
     announce: Callable[[str], None] = print,
+    checkpoint_minutes: float = 0.0,
 ) -> Path:
     """Run a whole fit; returns the fit's output folder.
 
@@ -402,6 +411,12 @@ def run_fit(
     On Ctrl-C during training the replicas already finished are written, then
     :class:`~n3fit_gpu.errors.FitInterrupted` (a ``KeyboardInterrupt``) is raised; the
     ensemble files are left to the ``resume`` that completes the fit.
+
+    ``checkpoint_minutes`` > 0: the training state is saved that often
+    (:class:`~n3fit_gpu.fit_checkpoint.FitCheckpoint`), and on SIGTERM or SIGUSR1 it is saved,
+    the finished replicas written and :class:`~n3fit_gpu.errors.FitCheckpointed` raised.
+    ``resume`` goes on from a checkpoint (a fit without ``resume`` refuses a folder holding
+    one); it is deleted once its replicas are written.
 
     ``theory_path`` replaces the runcard's ``theory.theoryid`` by a theory directory built
     with ``scripts/build_theory.py``.
@@ -413,7 +428,16 @@ def run_fit(
         paths, todo = prepare_output(
             card, Path(runcard_path), Path(output), replicas, resume, str(theory_used), stack
         )
-        return _fit_claimed(card, paths, todo, replicas, show_progress, theory_path, announce)
+        store = FitCheckpoint.of_block(paths.root, replicas, card, theory_path)
+        if store.exists() and not resume:
+            raise OutputError(
+                f"{store.path} holds the checkpoint of an unfinished training; use --resume to "
+                "go on from it, or --output to write elsewhere"
+            )
+        options = {"show_progress": show_progress, "announce": announce}
+        return _fit_claimed(
+            card, paths, todo, replicas, theory_path, store, checkpoint_minutes, **options
+        )
 
 
 def _fit_claimed(
@@ -421,8 +445,10 @@ def _fit_claimed(
     paths: FitPaths,
     todo: list[int],
     replicas: list[int],
-    show_progress: bool,
     theory_path: Path | None,
+    store: FitCheckpoint,
+    checkpoint_minutes: float,
+    show_progress: bool,
     announce: Callable[[str], None],
 ) -> Path:
     """:func:`run_fit` once the output folder is claimed."""
@@ -430,23 +456,62 @@ def _fit_claimed(
     theory = load_theory(path=theory_path) if theory_path else load_theory(card.theory.theoryid)
     announce(summary_line(theory.description))
     if todo:
-        data = load_fit_data(card, theory, todo)
-        model, result = train_replicas(card, theory, data, show_progress)
-        if all(s == "diverged" for s in result.status):
-            raise TrainingError(
-                "every replica diverged (NaN/Inf loss); lower parameters.optimizer.learning_rate "
-                "or set a clipnorm"
-            )
-        write_replicas(card, theory, data, model, result, paths)
+        options = {"show_progress": show_progress, "announce": announce}
+        result = _train_block(card, theory, paths, todo, store, checkpoint_minutes, **options)
         if result.interrupted:
             kept = sum(paths.done(r) for r in replicas)
-            raise FitInterrupted(kept, len(replicas), int(result.finished.sum()))
+            new = sum(paths.done(r) for r in todo)
+            raise FitInterrupted(kept, len(replicas), new)
         report = {"seconds": time.perf_counter() - start, "replica_epochs": result.replica_epochs}
     else:
+        store.delete()  # left by a fit stopped after writing its last replica
         report = {"seconds": 0.0, "replica_epochs": 0}
     complete = set(replicas) >= set(card.replica_indices)  # not one block of a batch array
     write_fit_outputs(card, theory, paths, replicas, report, require_selection=complete)
     return paths.root
+
+
+def _train_block(
+    card,
+    theory: Theory,
+    paths: FitPaths,
+    todo: list[int],
+    store: FitCheckpoint,
+    checkpoint_minutes: float,
+    show_progress: bool,
+    announce: Callable[[str], None],
+) -> TrainingResult:
+    """Train the ``todo`` replicas (from ``store``'s checkpoint if there is one: it may train
+    replicas written since, which are not written again) and write the finished ones.
+
+    The checkpoint is saved as ``checkpoint_minutes`` asks, deleted once training is complete;
+    :class:`~n3fit_gpu.errors.FitCheckpointed` after a stop on a signal."""
+    resume_from: TrainingSnapshot | None = None
+    block = todo
+    if store.exists():
+        resume_from, block = store.load(todo)
+        announce(f"resuming replicas {block[0]}-{block[-1]} at epoch {resume_from.epoch}")
+    data = load_fit_data(card, theory, block)
+    snapshots = {"resume_from": resume_from}
+    if checkpoint_minutes > 0:
+        snapshots.update(
+            snapshot=lambda snapshot: store.save(snapshot, block),
+            snapshot_every=60 * checkpoint_minutes,
+        )
+    model, result = train_replicas(card, theory, data, show_progress, **snapshots)
+    if all(s == "diverged" for s in result.status):
+        store.delete()
+        raise TrainingError(
+            "every replica diverged (NaN/Inf loss); lower parameters.optimizer.learning_rate "
+            "or set a clipnorm"
+        )
+    written = set(block) - set(todo)
+    write_replicas(card, theory, data, model, result, paths, skip=written)
+    if result.signal:
+        raise FitCheckpointed(result.epochs_run, result.signal)
+    if not result.interrupted:
+        store.delete()
+    return result
 
 
 def write_fit_outputs(

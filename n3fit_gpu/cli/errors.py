@@ -12,10 +12,11 @@ from typing import Any
 
 import click
 
-from n3fit_gpu.errors import FitInterrupted, N3fitError
+from n3fit_gpu.errors import FitCheckpointed, FitInterrupted, N3fitError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+EXIT_CHECKPOINTED = 75  # EX_TEMPFAIL: stopped on a signal after a checkpoint; --resume goes on
 
 
 _OS_FIXES = {
@@ -39,6 +40,7 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Decorator for click callbacks: :class:`N3fitError` → ``error: <message>``, exit 2.
 
     Ctrl-C → ``interrupted: ...`` (how many replicas are kept, if the fit says), exit 130.
+    A stop on SIGTERM/SIGUSR1 after a checkpoint → ``stopped (SIGTERM): ...``, exit 75.
     """
 
     @functools.wraps(command)
@@ -51,6 +53,9 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except OSError as error:  # the filesystem's word: read-only, full, not a folder...
             click.echo(f"error: {os_error_line(error)}", err=True)
             raise SystemExit(EXIT_USER_ERROR) from None
+        except FitCheckpointed as stop:
+            click.echo(f"stopped ({stop.signal}): {stop}", err=True)
+            raise SystemExit(EXIT_CHECKPOINTED) from None
         except FitInterrupted as interrupt:
             click.echo(f"interrupted: {interrupt}", err=True)
             raise SystemExit(EXIT_INTERRUPTED) from None

@@ -9,6 +9,7 @@ import click
 
 from n3fit_gpu.cli.common import report_check, start_backend
 from n3fit_gpu.cli.errors import one_line_errors
+from n3fit_gpu.cli.options import FiniteFloatRange
 from n3fit_gpu.errors import RunCardError
 from n3fit_gpu.preflight import preflight
 
@@ -48,14 +49,26 @@ def _replica_range(text: str | None) -> list[int] | None:
     type=click.Path(path_type=Path),
     help="A theory folder from scripts/build_theory.py, instead of the runcard's theoryid.",
 )
-@click.option("--resume", is_flag=True, help="Skip replicas already written; fit the rest.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Skip replicas already written; fit the rest, from the checkpoint if there is one.",
+)
+@click.option(
+    "--checkpoint-minutes",
+    type=FiniteFloatRange(min=0.0, hint="minutes, e.g. --checkpoint-minutes 10; 0: never"),
+    default=10.0,
+    show_default=True,
+    help="Save the training state this often, and on SIGTERM/SIGUSR1 (then stop); 0: never.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--check", is_flag=True,
               help="Only check the runcard, data, theory, PDFs and output folder (in about a "
               "second, no training) and list every problem.")  # fmt: skip
 @click.option("--verbose", "-v", is_flag=True, help="Show the backend's start-up log lines.")
 @one_line_errors
-def main(runcard, replicas, output, backend, seed, theory, resume, quiet, check, verbose):
+def main(runcard, replicas, output, backend, seed, theory, resume, checkpoint_minutes, quiet,
+         check, verbose):  # fmt: skip
     """Fit an ensemble of PDF replicas, all stacked in ONE Keras model.
 
     RUNCARD is an NNPDF-style YAML file (see runcards/quickstart.yml). Each replica is
@@ -69,16 +82,26 @@ def main(runcard, replicas, output, backend, seed, theory, resume, quiet, check,
 
     \b
     Writes OUTPUT/<name>/:
-      nnfit/replica_N/<name>.exportgrid, <name>.json   per replica (NNPDF formats)
+      report.html                                       the fit at a glance (open it first)
+      nnfit/replica_N/<name>.exportgrid, .json, .dat    per replica (NNPDF formats)
+      nnfit/<name>.info, filter.yml                     for NNPDF's postfit and validphys
       summary.json                                      theory, χ² per dataset, postfit
       lhapdf/<name>/                                    LHAPDF6 set of the selected replicas
       plots/*.png                                       PDFs at Q0, χ² per dataset, training
+
+    Checkpoints: while replicas train, their whole training state is saved to
+    OUTPUT/<name>/checkpoint/ every --checkpoint-minutes, and at once on SIGTERM (preemption,
+    scancel) or SIGUSR1 (SLURM's --signal=B:USR1@120 before the time limit): the fit then
+    writes the replicas already finished and exits with code 75, "checkpoint saved at epoch N;
+    rerun with --resume". --resume goes on from the checkpoint exactly as if never stopped
+    (same weights on the same machine and backend) and refuses one written with other
+    settings; the checkpoint is deleted once its replicas are written.
 
     \b
     Examples:
       fit runcards/quickstart.yml
       fit runcards/nnpdf40_dis.yml --replicas 100 --backend jax
-      fit runcards/quickstart.yml --resume        # after an interruption
+      fit runcards/quickstart.yml --resume        # after an interruption or a signal
       fit my_runcard.yml --check                  # every problem at once, no training
     """
     replica_list = _replica_range(replicas)
@@ -100,6 +123,7 @@ def main(runcard, replicas, output, backend, seed, theory, resume, quiet, check,
         not quiet,
         theory_path=theory,
         announce=click.echo,
+        checkpoint_minutes=checkpoint_minutes,
     )
     summary = json.loads((folder / "summary.json").read_text())
     counts = summary["replicas"]
@@ -107,7 +131,7 @@ def main(runcard, replicas, output, backend, seed, theory, resume, quiet, check,
     note = f", {vetoed} vetoed (reasons in summary.json)" if vetoed else ""
     click.echo(
         f"fit written to {folder}: postfit selected {counts['selected']} of {counts['written']} "
-        f"replicas{note}"
+        f"replicas{note}; open {folder / 'report.html'}"
     )
 
 

@@ -41,10 +41,21 @@ are final (``finished``) and their best weights restored as usual; the others ar
 the caller decides what to do with them (the fit writes only finished replicas, then
 re-raises). By default the interrupt propagates, so no caller mistakes a cut-short training
 for a complete one.
+
+Snapshots (surviving preemption): with a ``snapshot`` hook, :meth:`EnsembleTrainer.train`
+hands it a :class:`~n3fit_gpu.ensemble.snapshot.TrainingSnapshot` at the first call boundary
+``snapshot_every`` seconds after the last one, and installs handlers for SIGTERM and SIGUSR1
+that only set a flag: at the next boundary it saves a snapshot and stops, returning with
+``interrupted=True`` and ``signal`` naming the signal. Both signals stop (SIGUSR1 is SLURM's
+warning before the time limit: a job that saves and exits can be requeued). ``resume_from``
+restores a snapshot; training then goes on exactly as if it had never stopped (bit-identical
+weights, stop epochs and history on the same backend and machine).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +67,7 @@ from keras import ops
 
 from n3fit_gpu.ensemble import backend
 from n3fit_gpu.ensemble.optimizers import ReplicaOptimizer
+from n3fit_gpu.ensemble.snapshot import TrainingSnapshot, stop_signals, tree_leaves, tree_rebuild
 
 
 class Losses(NamedTuple):
@@ -155,6 +167,7 @@ class Checkpoint:
 
 
 CheckpointHook = Callable[[Checkpoint], Sequence[bool] | np.ndarray | None]
+SnapshotHook = Callable[[TrainingSnapshot], None]
 
 
 @dataclass(frozen=True)
@@ -173,6 +186,8 @@ class TrainingResult:
     ``finished`` (``(replica,)`` bool) marks replicas whose training is over (stopped, diverged,
     pruned, reached ``epochs`` or started frozen); it is all true unless ``interrupted``.
     ``pruned`` (``(replica,)`` bool) marks replicas stopped by the ``checkpoint`` hook.
+    ``signal`` names the signal (``"SIGTERM"``, ``"SIGUSR1"``) that stopped the training after
+    a snapshot, if one did (then ``interrupted`` too).
     """
 
     weights: list[np.ndarray]
@@ -186,6 +201,7 @@ class TrainingResult:
     finished: np.ndarray | None = None
     interrupted: bool = False
     pruned: np.ndarray | None = None
+    signal: str | None = None
 
     def __post_init__(self):
         if self.finished is None:
@@ -431,6 +447,9 @@ class EnsembleTrainer:
         active: Sequence[bool] | None = None,
         keep_on_interrupt: bool = False,
         checkpoint: CheckpointHook | None = None,
+        snapshot: SnapshotHook | None = None,
+        snapshot_every: float = math.inf,
+        resume_from: TrainingSnapshot | None = None,
     ) -> TrainingResult:
         """Train until every replica stopped or reached its ``epochs``; restore best weights.
 
@@ -439,7 +458,8 @@ class EnsembleTrainer:
         progress:
             Called with a :class:`Progress` after every compiled call.
         active:
-            Optional ``(replica,)`` bool: replicas to start frozen are false.
+            Optional ``(replica,)`` bool: replicas to start frozen are false (ignored when
+            resuming: the snapshot holds the mask).
         keep_on_interrupt:
             On a ``KeyboardInterrupt`` (also one raised by a hook), return the state
             after the last completed call with ``interrupted=True`` and the replicas finished
@@ -449,38 +469,107 @@ class EnsembleTrainer:
             returns None or a ``(replica,)`` bool mask of replicas to stop now (``pruned``).
             Only active replicas are stopped; the mask is ignored for the others. Decisions
             fall on multiples of ``epochs_per_call`` (and on the last epoch).
+        snapshot:
+            Receives a :class:`~n3fit_gpu.ensemble.snapshot.TrainingSnapshot` after a call
+            (after ``checkpoint`` and ``progress``) once ``snapshot_every`` seconds have passed
+            since the start or the last snapshot, and when SIGTERM or SIGUSR1 arrived (then
+            training stops: ``interrupted=True``, ``signal`` set). Not called once every
+            replica has finished. Signals are caught only with a hook, in the main thread.
+        snapshot_every:
+            Seconds between snapshots (0: after every call; inf: on signals only).
+        resume_from:
+            A snapshot of this trainer's training (same model, replicas and settings) to go
+            on from; ``ValueError`` if it does not fit.
         """
-        start = time.perf_counter()
-        state = self._initial_state(active)
-        epochs, tr_hist, vl_hist = [], [], []
-        done, interrupted = 0, False
-        pruned = np.zeros(self.replicas, bool)
+        if resume_from is None:
+            state, done = self._initial_state(active), 0
+            history, pruned, trained = ([], [], []), np.zeros(self.replicas, bool), 0.0
+        else:
+            state, done, history, pruned, trained = self._restore(resume_from)
+        start = time.perf_counter() - trained  # seconds count across resumes
+        last_saved, interrupted, stopped_by = time.monotonic(), False, None
         max_epochs = self.settings.max_epochs
-        try:
-            while done < max_epochs:
-                new_state = self._run()(self._place(state), self.constants)
-                new_done = min(done + self.settings.epochs_per_call, max_epochs)
-                record = (
-                    ops.convert_to_numpy(new_state.last.training),
-                    ops.convert_to_numpy(new_state.last.validation),
+        with stop_signals(enabled=snapshot is not None) as signals:
+            try:
+                while done < max_epochs:
+                    new_state = self._run()(self._place(state), self.constants)
+                    new_done = min(done + self.settings.epochs_per_call, max_epochs)
+                    record = (
+                        ops.convert_to_numpy(new_state.last.training),
+                        ops.convert_to_numpy(new_state.last.validation),
+                    )
+                    state, done = new_state, new_done  # only a completed call counts
+                    for kept, value in zip(history, (done, *record)):
+                        kept.append(value)
+                    if checkpoint is not None:
+                        state, newly = self._checkpoint(state, done, checkpoint)
+                        pruned |= newly
+                    if progress is not None:
+                        progress(self._progress(state, done))
+                    if not ops.convert_to_numpy(state.active).any():
+                        break
+                    due = time.monotonic() - last_saved >= snapshot_every
+                    if snapshot is not None and (due or signals.received):
+                        seconds = time.perf_counter() - start
+                        snapshot(self._snapshot(state, done, history, pruned, seconds))
+                        last_saved = time.monotonic()
+                        if signals.received:
+                            interrupted, stopped_by = True, signals.received
+                            break
+            except KeyboardInterrupt:
+                if not keep_on_interrupt:
+                    raise
+                interrupted = True
+        result = self._result(state, done, history, start, interrupted, pruned)
+        return dataclasses.replace(result, signal=stopped_by) if stopped_by else result
+
+    def _snapshot(
+        self, state: _State, done: int, history: tuple, pruned: np.ndarray, seconds: float
+    ) -> TrainingSnapshot:
+        """The training at call boundary ``done``, copied to numpy."""
+        epochs, tr_hist, vl_hist = history
+        r = self.replicas
+        return TrainingSnapshot(
+            epoch=done,
+            state=tuple(np.array(ops.convert_to_numpy(leaf)) for leaf in tree_leaves(state)),
+            history_epochs=np.asarray(epochs, dtype=int),
+            history_training=np.asarray(tr_hist).reshape(len(tr_hist), r),
+            history_validation=np.asarray(vl_hist).reshape(len(vl_hist), r),
+            pruned=pruned.copy(),
+            seconds=seconds,
+            epochs_per_call=self.settings.epochs_per_call,
+            max_epochs=self.settings.max_epochs,
+        )
+
+    def _restore(self, snap: TrainingSnapshot) -> tuple[_State, int, tuple, np.ndarray, float]:
+        """The state and bookkeeping of ``snap``; ``ValueError`` unless it fits this trainer."""
+        ours = (self.settings.epochs_per_call, self.settings.max_epochs)
+        if (snap.epochs_per_call, snap.max_epochs) != ours:
+            raise ValueError(
+                f"snapshot of a training with (epochs_per_call, max epochs) = "
+                f"{(snap.epochs_per_call, snap.max_epochs)}; this one has {ours}"
+            )
+        fresh = self._initial_state(None)
+        template = tree_leaves(fresh)
+        if len(snap.state) != len(template):
+            raise ValueError(
+                f"snapshot has {len(snap.state)} state arrays; expected {len(template)}"
+            )
+        leaves = []
+        for i, (saved, like) in enumerate(zip(snap.state, template)):
+            dtype = keras.backend.standardize_dtype(like.dtype)
+            if saved.shape != tuple(like.shape) or saved.dtype != np.dtype(dtype):
+                raise ValueError(
+                    f"snapshot state array {i} is {saved.dtype}{list(saved.shape)}; "
+                    f"expected {dtype}{list(like.shape)}"
                 )
-                state, done = new_state, new_done  # only a completed call counts
-                epochs.append(done)
-                tr_hist.append(record[0])
-                vl_hist.append(record[1])
-                if checkpoint is not None:
-                    state, newly = self._checkpoint(state, done, checkpoint)
-                    pruned |= newly
-                if progress is not None:
-                    progress(self._progress(state, done))
-                if not ops.convert_to_numpy(state.active).any():
-                    break
-        except KeyboardInterrupt:
-            if not keep_on_interrupt:
-                raise
-            interrupted = True
-        history = (epochs, tr_hist, vl_hist)
-        return self._result(state, done, history, start, interrupted, pruned)
+            leaves.append(ops.convert_to_tensor(saved, dtype=dtype))
+        state = tree_rebuild(fresh, iter(leaves))
+        history = tuple(
+            list(rows)
+            for rows in (snap.history_epochs, snap.history_training, snap.history_validation)
+        )
+        return state, snap.epoch, history, np.asarray(snap.pruned, bool).copy(), snap.seconds
 
     def _result(
         self,

@@ -3,11 +3,13 @@ of 2, then the collect job; every replica and the collected ensemble files are c
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.slurm.helpers import ROOT, job_logs, submit, wait
+from tests.slurm.helpers import ROOT, SCRIPTS, active, job_logs, submit, wait
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -47,3 +49,34 @@ def test_fit_array_then_collect(slurm_env, tmp_path):
     summary = json.loads((fit / "summary.json").read_text())
     assert summary["replicas"]["written"] == 4, logs
     assert (fit / "lhapdf" / "tinyfit" / "tinyfit.info").is_file(), logs
+
+
+def test_time_limit_signal_checkpoints_requeues_and_resumes(slurm_env, tmp_path):
+    """SIGUSR1 to the batch shell (as --signal=B:USR1@120 sends it before the time limit):
+    the fit saves a checkpoint and stops, the task requeues itself and its next run resumes."""
+    card = tiny_fit_card(tmp_path)
+    card.write_text(card.read_text().replace("  epochs: 60", "  epochs: 1000", 1))
+    out = tmp_path / "out"
+    out.mkdir()
+    submitted = subprocess.run(
+        ["sbatch", "--parsable", "--array=0", f"--output={out}/slurm-%A_%a.out",
+         str(SCRIPTS / "fit_array.sbatch"), str(card), str(out), "2", "2",
+         "--checkpoint-minutes", "1e-6"],
+        env=slurm_env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert submitted.returncode == 0, submitted.stderr
+    job = submitted.stdout.strip().split(";")[0]
+    checkpoint = out / "tinyfit" / "checkpoint" / "replicas_1-2.npz"
+    wait_for(
+        checkpoint.exists,
+        f"the checkpoint {checkpoint}",
+        hopeless=lambda: not active([job], slurm_env) and f"job {job} ended\n{job_logs(out)}",
+    )
+    subprocess.run(["scancel", "--batch", "--signal=USR1", f"{job}_0"], env=slurm_env, timeout=30)
+    wait([job], slurm_env, logs=out)
+    log = job_logs(out)
+    assert "stopped (SIGUSR1): checkpoint saved at epoch" in log, log
+    assert "requeueing" in log and "resuming replicas 1-2 at epoch" in log, log
+    for replica in (1, 2):
+        assert (out / "tinyfit" / "nnfit" / f"replica_{replica}" / "tinyfit.json").is_file(), log
+    assert not checkpoint.parent.exists(), log
