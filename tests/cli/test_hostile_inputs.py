@@ -127,6 +127,8 @@ def _fit_cases() -> list[tuple[str, str | None, list[str]]]:
         ("missing theory folder", quick, ["--theory", "/no/such/theory"]),
         ("output is a file", quick, ["-o", str(QUICKSTART)]),
         ("unknown option", quick, ["--replica", "3"]),
+        ("checkpoint minutes nan", quick, ["--checkpoint-minutes", "nan"]),
+        ("checkpoint minutes negative", quick, ["--checkpoint-minutes", "-1"]),
     ]
     return cases
 
