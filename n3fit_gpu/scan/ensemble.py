@@ -43,7 +43,7 @@ from n3fit_gpu.errors import FitInterrupted, OutputError
 from n3fit_gpu.fit import SLOT_KEYS, train_replicas, write_fit_outputs, write_replicas
 from n3fit_gpu.outputs.fit_folder import FitPaths, pending_replicas
 from n3fit_gpu.outputs.plots import new_figure, save_png
-from n3fit_gpu.outputs.scan_report import ok_trials
+from n3fit_gpu.outputs.scan_report import log_scale_for, ok_trials
 from n3fit_gpu.physics.fit_data import FitData, load_fit_data
 from n3fit_gpu.physics.theory import Theory, load_theory
 from n3fit_gpu.scan.folds import fold_masks
@@ -255,6 +255,8 @@ def plot_pareto(path: Path, selection: Selection) -> Path:
             x = [getattr(e, size) for e in ensembles]
             ax.plot(x, [e.scores.criterion(selection.criterion) for e in ensembles], **style)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_yscale(log_scale_for(np.array([u.scores.criterion(selection.criterion)
+                                              for u in selection.units])))  # fmt: skip
         ax.set_xlabel(label)
         ax.set_ylabel(f"{selection.criterion} (out of fold, χ²/N)")
         ax.legend(fontsize=8)
