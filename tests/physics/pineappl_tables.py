@@ -26,6 +26,8 @@ from n3fit_gpu.physics.theory import BASIS, Q0_PIDS, evolution_rotation
 from n3fit_gpu.physics.toy_pdf import toy_xf_flavour
 
 Q0 = 1.65
+# evolution-basis channels: (b, a) beside (a, b), ids that fold at Q0 (T24, T35), the photon
+HADRONIC = [(100, 21), (21, 100), (21, 21), (200, 203), (124, 135), (103, 22), (215, 108)]
 XGRID = np.geomspace(1e-5, 0.9, 8)
 
 
@@ -125,3 +127,15 @@ def xfx(flavours_of_x):
         return 0.0 if value is None else float(value[0])
 
     return call
+
+
+def pineappl_predictions(path, replicas: int) -> np.ndarray:
+    """``(R, n)``: PineAPPL's ``convolve`` of the file with each replica's PDF."""
+    fk = FkTable.read(str(path))
+    nconv = len(fk.convolutions)
+    return np.stack(
+        [
+            fk.convolve(pdg_convs=[proton()] * nconv, xfxs=[xfx(replica_pdf(r))] * nconv)
+            for r in range(replicas)
+        ]
+    )

@@ -24,18 +24,16 @@ from n3fit_gpu.physics.pineappl_fk import read_fk_table  # noqa: E402
 from n3fit_gpu.physics.theory import BASIS  # noqa: E402
 
 from .pineappl_tables import (  # noqa: E402
+    HADRONIC,
     Q0,
     XGRID,
     build_grid,
-    proton,
+    pineappl_predictions,
     random_weights,
-    replica_pdf,
     stacked_xf,
     write_fk,
-    xfx,
 )
 
-HADRONIC = [(100, 21), (21, 100), (21, 21), (200, 203), (124, 135), (103, 22), (215, 108)]
 DIS = [(100,), (21,), (124,), (203,), (22,), (115,)]
 PDG = [(2, -2), (1, 21), (21, 4), (-3, 3), (5, 21)]
 REPLICAS = 3
@@ -53,20 +51,6 @@ def tables(tmp_path_factory):
             folder / "PDG.pineappl.lz4", PDG, random_weights(rng, 3, 5, True, 0), pdg=True
         ),
     }
-
-
-def pineappl_predictions(path, replicas: int) -> np.ndarray:
-    """``(R, n)``: PineAPPL's ``convolve`` of the file with each replica's PDF."""
-    from pineappl.fk_table import FkTable
-
-    fk = FkTable.read(str(path))
-    nconv = len(fk.convolutions)
-    return np.stack(
-        [
-            fk.convolve(pdg_convs=[proton()] * nconv, xfxs=[xfx(replica_pdf(r))] * nconv)
-            for r in range(replicas)
-        ]
-    )
 
 
 @pytest.mark.parametrize("name", ["had", "dis", "pdg"])
