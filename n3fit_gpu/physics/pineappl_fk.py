@@ -17,6 +17,10 @@ V24 = V35 = V when b = t = 0), a PDG id to its row of the inverse of
 :func:`~.theory.evolution_rotation`; ids that vanish at Q0 (b, t, photon) drop out. For two
 identical protons, pair (b, a) is added to (a, b) with its x axes swapped, so only ``a <= b``
 remains: at most 45 pairs instead of 81, each a dense ``(n, nx, nx)`` block.
+
+A DIS table's :meth:`FKTable.dense` ``(n, 9, nx)`` is the layout of our own theories
+(``theory.py``), so it can also go through :class:`~.convolution.FKConvolution`; hadronic
+tables go through :mod:`.channel_convolution`.
 """
 
 from __future__ import annotations
@@ -140,6 +144,8 @@ def read_fk_table(path: str | Path) -> FKTable:
         not a PineAPPL file, a grid that is not evolved, or a convolution other than the
         unpolarised proton PDF (one for DIS, two for hadronic observables).
     """
+    from pineappl.pids import PidBasis
+
     path = Path(path)
     if not path.is_file():
         raise TheoryNotFoundError(
@@ -158,7 +164,7 @@ def read_fk_table(path: str | Path) -> FKTable:
     else:
         raw = raw.reshape(raw.shape[:3]) / xgrid  # PineAPPL may keep a length-1 x2 axis
     raw = raw / norm.reshape(-1, *[1] * (raw.ndim - 1))
-    evolution_ids = str(fk.pid_basis).endswith("Evol")
+    evolution_ids = fk.pid_basis == PidBasis.Evol
     try:
         channels, table = fold_channels(raw, pids, evolution_ids)
     except ValueError as error:
@@ -169,7 +175,7 @@ def read_fk_table(path: str | Path) -> FKTable:
 
 def _open(path: Path):
     """``pineappl.fk_table.FkTable`` of ``path``, or a one-line TheoryError saying why not."""
-    from pineappl.fk_table import FkTable
+    from pineappl.fk_table import FkTable  # the [theory] extra: imported only when reading
     from pineappl.grid import Grid
 
     try:

@@ -163,3 +163,12 @@ def test_polarised_convolution_is_refused(tmp_path):
     )
     with pytest.raises(TheoryError, match="convolution 0 is the polarised PDF.*only unpolarised"):
         read_fk_table(path)
+
+
+def test_dis_table_runs_through_the_existing_fk_convolution(float64, tables):
+    from n3fit_gpu.physics.convolution import FKConvolution
+
+    fk = read_fk_table(tables["dis"])
+    conv = FKConvolution(fk.dense(), lambda a: ops.convert_to_tensor(a, "float64"))
+    got = ops.convert_to_numpy(conv(ops.convert_to_tensor(stacked_xf(REPLICAS), "float64")))
+    np.testing.assert_allclose(got, pineappl_predictions(tables["dis"], REPLICAS), rtol=1e-8)
