@@ -72,6 +72,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from n3fit_gpu.physics.pineappl_fk import EVOL_IDS
 from n3fit_gpu.physics.theory import (
     BASIS,
     EVOLUTION_FILE,
@@ -93,22 +94,6 @@ LHAPDF_Q2MAX = 1e8
 TOP_THRESHOLD_OFF = 1e4  # ktThr putting the top threshold at 1.7e6 GeV, out of every range
 LHAPDF_PIDS = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 21)
 EKO_PIDS = (22, -6, -5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5, 6)  # eko.basis_rotation order
-# PineAPPL evolution-basis ids -> our label; at Q0 (no b, t) T24 = T35 = Sigma, V24 = V35 = V
-EVOL_PIDS = {
-    100: "sigma",
-    124: "sigma",
-    135: "sigma",
-    21: "g",
-    200: "v",
-    224: "v",
-    235: "v",
-    203: "v3",
-    208: "v8",
-    215: "v15",
-    103: "t3",
-    108: "t8",
-    115: "t15",
-}
 VERSIONED = ("eko", "yadism", "pineappl", "pineko", "nnpdf-data", "numpy")
 
 
@@ -434,7 +419,7 @@ def fk_to_basis(fktable, xgrid: np.ndarray) -> np.ndarray:
     columns = [int(np.argmin(np.abs(xgrid - x))) for x in fktable.x_grid()]
     for channel, (pid,) in enumerate(fktable.channels()):
         if pid != 22:  # the photon vanishes at Q0 without QED
-            ours[:, BASIS.index(EVOL_PIDS[pid]), columns] += table[:, channel, :]
+            ours[:, BASIS.index(EVOL_IDS[pid]), columns] += table[:, channel, :]
     return ours / xgrid
 
 
