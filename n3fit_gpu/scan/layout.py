@@ -8,6 +8,8 @@
     claims/        trials in progress: <tid>.<generation>.json per claim (workers only)
     workers/       <worker id>.log: the output of each worker of ``hyperscan --workers K``
     trials/        <tid>.npz: each trial's out-of-fold predictions (:mod:`.predictions`)
+    folds/         <tid>-<point hash>/fold_<k>.npz: the finished folds of trials in progress,
+                   so a trial cut short resumes at its next fold (search/fold_store.py)
     report/        best trials, plots, cost.json and best_runcard.yml (``hyperscan report``)
     ensemble/      selection.json, pareto.png and the refitted set (``hyperscan ensemble``)
 
@@ -35,6 +37,7 @@ from n3fit_gpu.errors import OutputError
 LOG_NAME = "tries.jsonl"
 META_NAME = "scan.json"
 CLAIMS_NAME = "claims"
+FOLDS_NAME = "folds"
 WORKERS_NAME = "workers"
 # a temporary file of another host (or of an older version) is removed when this old: no
 # atomic write takes a day

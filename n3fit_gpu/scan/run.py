@@ -20,10 +20,11 @@ from n3fit_gpu.ensemble.backend import set_precision
 from n3fit_gpu.physics.fit_data import load_fit_data
 from n3fit_gpu.physics.theory import load_theory
 from n3fit_gpu.scan.folds import ScanProblem, fold_masks, train_folds
-from n3fit_gpu.scan.layout import CLAIMS_NAME, LOG_NAME, prepare_scan_folder
+from n3fit_gpu.scan.layout import CLAIMS_NAME, FOLDS_NAME, LOG_NAME, prepare_scan_folder
 from n3fit_gpu.scan.predictions import save_trial_predictions
 from n3fit_gpu.scan.space import apply_point, check_scannable, scan_sampler, scan_space
 from n3fit_gpu.search.driver import TrialBatch, run_scan
+from n3fit_gpu.search.fold_store import FoldStore, remembering, trial_key
 from n3fit_gpu.search.halving import HalvingSettings, Rungs, recorded_rungs
 from n3fit_gpu.search.kfold import KFoldSettings, TrialResult, run_folds_together
 from n3fit_gpu.search.store import TrialLog
@@ -84,8 +85,11 @@ def make_objective(
     n_folds = len(problem.folds)
     log = TrialLog(root / LOG_NAME)
 
+    store = FoldStore(root / FOLDS_NAME)
+
     def run(trials: list[tuple[int, dict]]) -> list[TrialResult]:
         cards = [apply_point(card, point) for _, point in trials]
+        keys = [trial_key(tid, point) for tid, point in trials]
         rungs = None
         if halving is not None:
             statistic = halving.statistic or settings.replica_statistic
@@ -98,13 +102,22 @@ def make_objective(
                     f"fold {fold + 1} losses {', '.join(f'{x:.3g}' for x in losses)}"
                 )
 
-            train = _trainer_of(cards, problem, rungs)
+            def rung_record(fold: int, i: int):  # rungs are decided in fold 0 only
+                return rungs.record(i) if rungs is not None and fold == 0 else None
+
+            train, restored = remembering(
+                _trainer_of(cards, problem, rungs), store, keys, rung_record
+            )
             results = run_folds_together(train, len(cards), n_folds, settings, on_fold)
         if rungs is not None:
-            results = [replace(r, early_termination=rungs.record(i)) for i, r in enumerate(results)]
-        for (tid, _), result in zip(trials, results, strict=True):
+            results = [
+                replace(r, early_termination=restored[i] if i in restored else rungs.record(i))
+                for i, r in enumerate(results)
+            ]
+        for (tid, _), result, key in zip(trials, results, keys, strict=True):
             folds = [(f.arrays["points"], f.arrays["predictions"]) for f in result.folds]
             save_trial_predictions(root, tid, problem.data.replicas, folds)
+            store.drop(key)
         return results
 
     return TrialBatch(run, trials_per_model)

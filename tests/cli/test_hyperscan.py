@@ -152,6 +152,48 @@ def test_sigkill_mid_trial_then_rerun_gives_the_same_log(finished, tmp_path):
 
 
 @pytest.mark.slow
+def test_sigkill_between_folds_resumes_at_the_next_fold(finished, tmp_path):
+    card, reference = finished
+    root = tmp_path / "out" / "tiny"
+    command = [sys.executable, "-m", "n3fit_gpu.cli.hyperscan", str(card), "--trials", "1",
+               "-o", str(tmp_path / "out"), "--quiet"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def exited() -> str | None:
+        if worker.poll() is None:
+            return None
+        return f"the scan exited with code {worker.returncode}: {worker.stderr.read().decode()}"
+
+    # trial 0 has two folds: kill it once its first is stored, before its second is
+    first = lambda: list(root.glob("folds/0-*/fold_0.npz"))  # noqa: E731
+    wait_for(lambda: bool(first()), "fold 0 of trial 0 stored", exited, interval=0.01)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    assert worker.returncode == -signal.SIGKILL and not (root / "tries.jsonl").exists()
+    # mark the stored fold (its replica-epochs, which do not enter the loss) to see it used
+    (path,) = first()
+    with np.load(path) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    record = json.loads(str(arrays["record"]))
+    record["replica_epochs"] += 10**6
+    arrays["record"] = np.array(json.dumps(record))
+    with open(path, "wb") as stream:
+        np.savez(stream, **arrays)
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    (resumed,) = TrialLog(root / "tries.jsonl").read()
+    expected = TrialLog(reference / "tries.jsonl").read()[0]
+    assert resumed["params"] == expected["params"]
+    assert (
+        resumed["result"]["kfold_meta"]["fold_losses"]
+        == (expected["result"]["kfold_meta"]["fold_losses"])
+    )  # the stored fold 0 and a retrained fold 1 score exactly as the uninterrupted trial
+    assert resumed["result"]["loss"] == expected["result"]["loss"]
+    assert resumed["result"]["replica_epochs"] == expected["result"]["replica_epochs"] + 10**6
+    assert not list(root.glob("folds/*/*"))  # dropped once the trial is logged
+
+
+@pytest.mark.slow
 def test_threshold_abort_never_trains_the_next_fold(tmp_path):
     card = tiny_card(tmp_path, "strict", **{"  threshold:": "  threshold: 1.0e-3"})
     code, out = scan(card, "--trials", 2, "-o", tmp_path / "out")
