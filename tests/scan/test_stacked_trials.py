@@ -32,6 +32,13 @@ POINTS = [
 ]
 
 
+# float64 round-off of batched vs single products, amplified over every epoch (every epoch is
+# acceptable here, so replicas train to their patience): up to 1.6e-9 relative on JAX; a real
+# coupling between slots (a shared statistic or clip norm) gives differences of order 1e-3 and
+# more
+RTOL = 1e-8
+
+
 @pytest.fixture(scope="module")
 def setup():
     text = edit(SCAN, "replicas: 10", "replicas: 2")
@@ -56,19 +63,19 @@ def test_stacked_trials_equal_each_trial_alone(setup, float64, tmp_path):
         (alone,) = alone_objective.run([(tid, point)])
         together = stacked[tid]
         assert together.status == alone.status == "ok"
-        np.testing.assert_allclose(together.fold_losses, alone.fold_losses, rtol=1e-9)
-        np.testing.assert_allclose(together.loss, alone.loss, rtol=1e-9)
+        np.testing.assert_allclose(together.fold_losses, alone.fold_losses, rtol=RTOL)
+        np.testing.assert_allclose(together.loss, alone.loss, rtol=RTOL)
         assert together.replica_epochs == alone.replica_epochs
         for a, b in zip(together.folds, alone.folds, strict=True):
             np.testing.assert_array_equal(a.extra["stop_epoch"], b.extra["stop_epoch"])
-            np.testing.assert_allclose(a.chi2, b.chi2, rtol=1e-9)
+            np.testing.assert_allclose(a.chi2, b.chi2, rtol=RTOL)
             np.testing.assert_allclose(a.phi2, b.phi2, rtol=1e-8)
-            np.testing.assert_allclose(a.penalties["patience"], b.penalties["patience"], rtol=1e-9)
+            np.testing.assert_allclose(a.penalties["patience"], b.penalties["patience"], rtol=RTOL)
         saved = load_trial_predictions(stacked_root, tid)
         reference = load_trial_predictions(alone_root, tid)
         np.testing.assert_array_equal(saved.replicas, [1, 2])
         for (p_a, v_a), (p_b, v_b) in zip(saved.folds, reference.folds, strict=True):
             np.testing.assert_array_equal(p_a, p_b)
-            np.testing.assert_allclose(v_a, v_b, rtol=1e-9)
+            np.testing.assert_allclose(v_a, v_b, rtol=RTOL)
     # the slots really trained different settings
     assert len({r.loss for r in stacked}) == 3
