@@ -22,6 +22,7 @@ from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SCAN_CARD = ROOT / "runcards" / "hyperscan.yml"
+_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # subprocesses import this checkout
 SCHEMA = json.loads((ROOT / "n3fit_gpu" / "search" / "trial_document.schema.json").read_text())
 TRIALS = 3
 
@@ -120,28 +121,36 @@ def _lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
-@pytest.mark.slow
-def test_sigkill_mid_trial_then_rerun_gives_the_same_log(finished, tmp_path):
-    card, reference = finished
-    log = tmp_path / "out" / "tiny" / "tries.jsonl"
+def _kill_scan_when(card: Path, trials: int, out: Path, event, what: str) -> list[str]:
+    """Run ``hyperscan`` in a subprocess, SIGKILL it once ``event()`` is true; return the
+    command (to rerun it)."""
     command = [sys.executable, "-m", "n3fit_gpu.cli.hyperscan", str(card), "--trials",
-               str(TRIALS), "-o", str(tmp_path / "out"), "--quiet"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+               str(trials), "-o", str(out), "--quiet"]  # fmt: skip
+    worker = subprocess.Popen(command, env=_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def exited() -> str | None:
         if worker.poll() is None:
             return None
         return f"the scan exited with code {worker.returncode}: {worker.stderr.read().decode()}"
 
-    # trial 2 starts as soon as trial 1 is logged: kill it there, however fast the machine
-    wait_for(lambda: _lines(log) >= 2, "trials 0 and 1 in the log", exited, interval=0.01)
+    wait_for(event, what, exited, interval=0.01)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     assert worker.returncode == -signal.SIGKILL  # killed, not finished
+    return command
+
+
+@pytest.mark.slow
+def test_sigkill_mid_trial_then_rerun_gives_the_same_log(finished, tmp_path):
+    card, reference = finished
+    log = tmp_path / "out" / "tiny" / "tries.jsonl"
+    # trial 2 starts as soon as trial 1 is logged: kill it there, however fast the machine
+    command = _kill_scan_when(
+        card, TRIALS, tmp_path / "out", lambda: _lines(log) >= 2, "trials 0 and 1 in the log"
+    )
     killed_at = _lines(log)
     assert 2 <= killed_at < TRIALS
-    subprocess.run(command, env=env, check=True, capture_output=True)
+    subprocess.run(command, env=_ENV, check=True, capture_output=True)
     resumed = TrialLog(log).read()
     expected = TrialLog(reference / "tries.jsonl").read()[:TRIALS]
     assert [d["tid"] for d in resumed] == list(range(TRIALS))
@@ -155,22 +164,12 @@ def test_sigkill_mid_trial_then_rerun_gives_the_same_log(finished, tmp_path):
 def test_sigkill_between_folds_resumes_at_the_next_fold(finished, tmp_path):
     card, reference = finished
     root = tmp_path / "out" / "tiny"
-    command = [sys.executable, "-m", "n3fit_gpu.cli.hyperscan", str(card), "--trials", "1",
-               "-o", str(tmp_path / "out"), "--quiet"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    def exited() -> str | None:
-        if worker.poll() is None:
-            return None
-        return f"the scan exited with code {worker.returncode}: {worker.stderr.read().decode()}"
-
     # trial 0 has two folds: kill it once its first is stored, before its second is
     first = lambda: list(root.glob("folds/0-*/fold_0.npz"))  # noqa: E731
-    wait_for(lambda: bool(first()), "fold 0 of trial 0 stored", exited, interval=0.01)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
-    assert worker.returncode == -signal.SIGKILL and not (root / "tries.jsonl").exists()
+    command = _kill_scan_when(
+        card, 1, tmp_path / "out", lambda: bool(first()), "fold 0 of trial 0 stored"
+    )
+    assert not (root / "tries.jsonl").exists()
     # mark the stored fold (its replica-epochs, which do not enter the loss) to see it used
     (path,) = first()
     with np.load(path) as npz:
@@ -180,7 +179,7 @@ def test_sigkill_between_folds_resumes_at_the_next_fold(finished, tmp_path):
     arrays["record"] = np.array(json.dumps(record))
     with open(path, "wb") as stream:
         np.savez(stream, **arrays)
-    subprocess.run(command, env=env, check=True, capture_output=True)
+    subprocess.run(command, env=_ENV, check=True, capture_output=True)
     (resumed,) = TrialLog(root / "tries.jsonl").read()
     expected = TrialLog(reference / "tries.jsonl").read()[0]
     assert resumed["params"] == expected["params"]
@@ -311,8 +310,7 @@ def test_workers_scan_goes_on_when_one_worker_is_sigkilled(tmp_path):
     claims = tmp_path / "out" / "tiny" / "claims"
     command = [sys.executable, "-m", "n3fit_gpu.cli.hyperscan", str(card), "--trials",
                str(TRIALS), "-o", str(tmp_path / "out"), "--workers", "2", "--quiet"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    scan_ = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    scan_ = subprocess.Popen(command, env=_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def exited() -> str | None:
         return None if scan_.poll() is None else f"the scan exited with {scan_.returncode}"
