@@ -123,6 +123,10 @@ TABLES: dict[str, tuple[Table, ...]] = {
     "HERA_NC_225GEV_EP-SIGMARED": (Table("XSHERANC", "NC", "positron", "proton"),),
     "HERA_CC_318GEV_EM-SIGMARED": (Table("XSHERACC", "CC", "electron", "proton"),),
     "HERA_CC_318GEV_EP-SIGMARED": (Table("XSHERACC", "CC", "positron", "proton"),),
+    # CHORUS on lead, as NNPDF's legacy variant (isoscalar-corrected by yadism's target, no
+    # nuclear corrections)
+    "CHORUS_CC_NOTFIXED_PB_NU-SIGMARED": (Table("XSCHORUSCC", "CC", "neutrino", "lead"),),
+    "CHORUS_CC_NOTFIXED_PB_NB-SIGMARED": (Table("XSCHORUSCC", "CC", "antineutrino", "lead"),),
 }
 DEFAULT_DATASETS = (
     "BCDMS_NC_NOTFIXED_P_EM-F2",
@@ -633,7 +637,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--datasets", nargs="+", default=list(DEFAULT_DATASETS), metavar="NAME[:VARIANT]"
     )
-    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--output", type=Path)
+    parser.add_argument(
+        "--extend",
+        type=Path,
+        metavar="THEORY",
+        help="add --datasets to this built theory, in place: its card, cuts and Q^2 nodes are "
+        "used, so the new tables match the old; its other tables, evolution operator and t0 "
+        "are kept",
+    )
     parser.add_argument("--q2min", type=float, default=3.49)
     parser.add_argument("--w2min", type=float, default=12.5)
     parser.add_argument("--pto", type=int, default=1, choices=(0, 1, 2))
@@ -662,6 +674,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="keep the first N points surviving cuts per dataset (tests)",
     )
     args = parser.parse_args(argv)
+    if (args.output is None) == (args.extend is None):
+        parser.error("give exactly one of --output DIR (a new theory) and --extend THEORY")
+    if args.extend is not None:
+        extend_theory(args)
+        return
     name = args.name or args.output.name
     if not name[:1].isalpha():
         parser.error(f"--name {name!r}: a theory name starts with a letter (e.g. my_dis_nlo)")
@@ -748,6 +765,67 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{metadata['build']['seconds']:.0f} s, Q^2 interpolation error "
         f"{max(interpolation_errors):.1e}"
     )
+
+
+def extend_theory(args: argparse.Namespace) -> None:
+    """``--extend``: FK tables of more datasets, on the theory's own eko nodes, merged in place
+    (fktables.npz and theory.json rewritten atomically; nothing else touched)."""
+    start = time.time()
+    os.environ["NUMBA_CACHE_DIR"] = str(NUMBA_CACHE)  # before numba is imported
+    skip_n3lo_matching()
+    os.environ.setdefault("YADISM_LOG_LEVEL", str(logging.ERROR))
+    os.environ.setdefault("YADISM_SILENT_MODE", "1")
+
+    from eko.matchings import nf_default
+    from pineko.evolve import construct_atlas
+
+    from n3fit_gpu.atomic import atomic_savez, atomic_write_json
+    from n3fit_gpu.physics.theory import FKTABLES_FILE, METADATA_FILE, read_metadata, sha256
+    folder = args.extend
+    metadata = read_metadata(folder)
+    card, cuts = metadata["theory_card"], metadata["cuts"]
+    xgrid = np.asarray(metadata["xgrid"], dtype=float)
+    dense = {
+        int(nf): np.asarray(grid)
+        for nf, grid in metadata["build"]["q2_interpolation"]["nodes"].items()
+    }
+    present = [spec for spec in args.datasets if spec.partition(":")[0] in metadata["datasets"]]
+    if present:
+        sys.exit(f"error: {folder} already holds {present}; name only new datasets")
+    datasets = [
+        load_points(spec, cuts["q2min"], cuts["w2min"], card["MP"], args.max_points)
+        for spec in args.datasets
+    ]
+    atlas = construct_atlas(card)
+    targets = sorted((float(q2), nf) for nf, grid in dense.items() for q2 in grid)
+    ntables = sum(len(TABLES[points.name]) for points in datasets)
+    with (
+        tempfile.TemporaryDirectory(prefix="n3fit_gpu_theory_") as tmp,
+        tqdm(total=ntables + 1, desc="extend theory", unit="step") as progress,
+    ):
+        work = Path(tmp)
+        progress.set_postfix_str(f"eko at {len(targets)} scales")
+        with contextlib.redirect_stdout(io.StringIO()):
+            computed = solve_eko(card, xgrid, targets, work / "nodes_eko.tar", args.cores)
+        progress.update()
+        operators = OperatorSet(computed, dense, lambda q2: int(nf_default(float(q2), atlas)))
+        tables, entries = build_dataset_tables(card, datasets, xgrid, operators, work, progress)
+    with np.load(folder / FKTABLES_FILE) as archive:
+        tables = {**{key: archive[key] for key in archive.files}, **tables}
+    atomic_savez(folder / FKTABLES_FILE, **tables)
+    metadata["datasets"].update(entries)
+    metadata["files"][FKTABLES_FILE] = sha256(folder / FKTABLES_FILE)
+    metadata["build"].setdefault("extensions", []).append(
+        {
+            "command": shlex.join(["python", "scripts/build_theory.py", *sys.argv[1:]]),
+            "datasets": list(entries),
+            "seconds": round(time.time() - start, 1),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        }
+    )
+    atomic_write_json(folder / METADATA_FILE, metadata, indent=1)
+    ndata = sum(len(entry["data_indices"]) for entry in entries.values())
+    print(f"extended {folder}: +{len(entries)} datasets, +{ndata} points, {time.time() - start:.0f} s")
 
 
 if __name__ == "__main__":

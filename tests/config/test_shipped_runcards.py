@@ -62,12 +62,32 @@ DIS_DATASETS = (
     "HERA_NC_318GEV_EP-SIGMARED",
     "HERA_CC_318GEV_EP-SIGMARED",
 )
+# NNPDF4.0's DIS sets the shipped theory holds (no NuTeV dimuons, no HERA charm/bottom)
+NNPDF40_DIS = (
+    "NMC_NC_NOTFIXED_EM-F2",
+    "NMC_NC_NOTFIXED_P_EM-SIGMARED",
+    "SLAC_NC_NOTFIXED_P_EM-F2",
+    "SLAC_NC_NOTFIXED_D_EM-F2",
+    "BCDMS_NC_NOTFIXED_P_EM-F2",
+    "BCDMS_NC_NOTFIXED_D_EM-F2",
+    "CHORUS_CC_NOTFIXED_PB_NU-SIGMARED",
+    "CHORUS_CC_NOTFIXED_PB_NB-SIGMARED",
+    "HERA_NC_318GEV_EM-SIGMARED",
+    "HERA_NC_225GEV_EP-SIGMARED",
+    "HERA_NC_251GEV_EP-SIGMARED",
+    "HERA_NC_300GEV_EP-SIGMARED",
+    "HERA_NC_318GEV_EP-SIGMARED",
+    "HERA_CC_318GEV_EM-SIGMARED",
+    "HERA_CC_318GEV_EP-SIGMARED",
+)
+DATASETS = {"quickstart": DIS_DATASETS, "nnpdf40_dis": NNPDF40_DIS, "closure": DIS_DATASETS,
+            "hyperscan": DIS_DATASETS}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", ["quickstart", "nnpdf40_dis", "closure", "hyperscan"])
 def test_shipped_runcards_load_with_the_dis_data(name):
     card = load_runcard(RUNCARDS / f"{name}.yml")
-    assert tuple(d.dataset for d in card.dataset_inputs) == DIS_DATASETS
+    assert tuple(d.dataset for d in card.dataset_inputs) == DATASETS[name]
     assert card.theory.theoryid == "n3fit_gpu_dis_nlo"
     assert len(card.positivity.posdatasets) == 7
     assert len(card.integrability.integdatasets) == 5

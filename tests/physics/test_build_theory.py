@@ -55,6 +55,22 @@ def test_builder_writes_a_loadable_theory(tmp_path):
     assert built.metadata["build"]["overrides"]["FNS"] == "ZM-VFNS"
     assert built.theoryid == "theory"  # named after its folder, never NNPDF's 40000000
 
+    # --extend adds datasets in place, on the theory's own eko nodes, and keeps the rest
+    extend = [sys.executable, str(SCRIPT), "--extend", str(output), "--max-points", "3"]
+    chorus = "CHORUS_CC_NOTFIXED_PB_NU-SIGMARED"
+    subprocess.run([*extend, "--datasets", chorus], check=True, cwd=ROOT, env=env, text=True,
+                   capture_output=True)  # fmt: skip
+    extended = load_theory(path=output)
+    np.testing.assert_array_equal(
+        extended.datasets["HERA_CC_318GEV_EP-SIGMARED"].fktables[0], observable.fktables[0]
+    )
+    neutrino = extended.datasets[chorus]
+    assert neutrino.ndata == 3 and np.all(np.einsum("nfx,fx->n", neutrino.fktables[0], xf) > 0)
+    assert extended.metadata["build"]["extensions"][0]["datasets"] == [chorus]
+    again = subprocess.run([*extend, "--datasets", chorus], cwd=ROOT, env=env, text=True,
+                           capture_output=True)  # fmt: skip
+    assert again.returncode != 0 and "already holds" in again.stderr
+
 
 class _EvolvedToy:
     """LHAPDF-like access to the toy PDF evolved by eko, at the eko's scales and x grid."""
