@@ -69,8 +69,9 @@ def test_toy_predictions_are_sensible(theory):
     for name, observable in theory.datasets.items():
         predictions = _predictions(observable, xf)
         assert np.all(np.isfinite(predictions)) and np.all(predictions > 0), name
-        # F2-like: O(0.1-1), falling to ~0.01 only at the largest x
-        assert np.all(predictions < 2.0) and 0.1 < np.median(predictions) < 2.0, name
+        # F2-like: O(0.1-1), falling to ~0.01 only at the largest x; neutrino CC reduced
+        # cross sections (F2 and xF3 add up) reach ~2
+        assert np.all(predictions < 3.0) and 0.1 < np.median(predictions) < 2.0, name
     ratio = _predictions(theory.datasets["NMC_NC_NOTFIXED_EM-F2"], xf)  # F2d / F2p
     assert np.all((ratio > 0.5) & (ratio < 1.1))
 
