@@ -23,6 +23,11 @@ from n3fit_gpu.physics.toy_pdf import toy_xf_evolution  # noqa: E402
 
 FOLDER = SHIPPED_DIR / f"theory_{N3FIT_GPU_THEORY_ID}"
 E866 = "DYE866_Z0_800GEV_DW_RATIO_PDXSECRATIO"
+# The folder's build recomputed the shipped npz theory: equal to <= 2e-15 everywhere but at
+# 4 low-x HERA NC e+p points (up to 1.4e-9), where yadism's numerical integrals moved (that
+# build also computed the 108 points below the cuts); against the npz of its own build the
+# folder agrees to <= 2.1e-15 (BUILD.md).
+TOLERANCE = {"HERA_NC_318GEV_EP-SIGMARED": 5e-9}
 
 
 def layout_predictions(dataset_fk) -> np.ndarray:
@@ -45,7 +50,7 @@ def test_dis_tables_equal_the_shipped_npz_theory(dataset):
     assert dataset_fk.operation == observable.operation
     layout = layout_predictions(dataset_fk)[observable.data_indices]
     npz = npz_predict(observable, toy_xf_evolution(theory.xgrid, BASIS))
-    np.testing.assert_allclose(layout, npz, rtol=1e-12)
+    np.testing.assert_allclose(layout, npz, rtol=TOLERANCE.get(dataset, 1e-12))
 
 
 def test_e866_ratio():
