@@ -38,7 +38,8 @@ def layout_predictions(dataset_fk) -> np.ndarray:
         np.concatenate([predict(ChannelPlan.from_table(t, xgrid), xf) for t in op.tables], axis=1)
         for op in dataset_fk.operands
     ]
-    return dataset_fk.combine(parts)[0]
+    with np.errstate(invalid="ignore"):  # 0/0 on the zero rows below Q0^2 (cut anyway)
+        return dataset_fk.combine(parts)[0]
 
 
 @pytest.mark.parametrize("dataset", sorted(load_theory("n3fit_gpu_dis_nlo").datasets))
