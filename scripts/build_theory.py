@@ -20,6 +20,12 @@ writes DIR in the format of ``n3fit_gpu/physics/theory.py`` (read it with
 5. the FK tables are rotated to our basis and convention (x f at Q0), and the convention is
    checked against PineAPPL's own convolution of a toy PDF.
 
+With ``--nnpdf-theory DIR`` pineko's FK tables are also kept as NNPDF keeps them,
+``DIR/fastkernel/<TABLE>.pineappl.lz4`` with nnpdf-data's table names (one row per commondata
+point, BCDMS split per beam energy): every point with Q^2 >= Q0^2 is computed for them, cuts or
+not (the npz keeps only the points passing the cuts); rows below Q0^2 are zero (no backward
+evolution here). ``n3fit_gpu/physics/nnpdf_layout.py`` writes them.
+
 Perturbative settings. The card's PTO is overridden with --pto (default 1: NLO) and its scheme
 with ZM-VFNS: the card's FONLL needs seven yadism sub-theories with massive coefficient
 functions (pineko's nFONLL), too slow for this builder's budget. Cards with MaxNfPdf = 5 (no
