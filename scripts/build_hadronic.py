@@ -52,7 +52,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # build_theory beside 
 import build_theory  # noqa: E402
 
 from n3fit_gpu.physics import drell_yan  # noqa: E402
-from n3fit_gpu.physics.nnpdf_layout import N3FIT_GPU_THEORY_ID, fastkernel_path  # noqa: E402
+from n3fit_gpu.physics.nnpdf_layout import (  # noqa: E402
+    N3FIT_GPU_THEORY_ID,
+    fastkernel_path,
+    proton_conv,
+)
 from n3fit_gpu.physics.theory import SHIPPED_DIR  # noqa: E402
 from n3fit_gpu.physics.toy_pdf import toy_xf_flavour  # noqa: E402
 
@@ -90,12 +94,6 @@ def toy_xfx(pid: int, x) -> np.ndarray:
     """x f of the toy PDF (used as if at any scale)."""
     x = np.atleast_1d(np.asarray(x, dtype=float))
     return toy_xf_flavour(x).get(pid, np.zeros_like(x))
-
-
-def proton_conv():
-    from pineappl.convolutions import Conv, ConvType
-
-    return Conv(convolution_types=ConvType(polarized=False, time_like=False), pid=2212)
 
 
 def grid_vs_direct(grid, y, m2, sqrts, target) -> float:

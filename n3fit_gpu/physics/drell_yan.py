@@ -116,29 +116,13 @@ def point_grid(y: Sequence[float], m2: Sequence[float], sqrts: float, target: st
     (one scale node per bin), both convolutions the proton's (the target's isospin is in the
     channel).
     """
-    from pineappl.boc import BinsWithFillLimits, Channel, Kinematics, Order, ScaleFuncForm, Scales
-    from pineappl.convolutions import Conv, ConvType
-    from pineappl.grid import Grid
-    from pineappl.pids import PidBasis
     from pineappl.subgrid import ImportSubgridV1
 
-    from n3fit_gpu.physics.nnpdf_layout import PROTON, _interp
+    from n3fit_gpu.physics.nnpdf_layout import empty_grid
 
     xgrid = np.asarray(xgrid, dtype=float)
-    proton = Conv(convolution_types=ConvType(polarized=False, time_like=False), pid=PROTON)
     entries = [([a, b], factor) for (a, b), factor in luminosity_entries(target)]
-    grid = Grid(
-        pid_basis=PidBasis.Pdg,
-        channels=[Channel(entries)],
-        orders=[Order(0, 0, 0, 0, 0)],
-        bins=BinsWithFillLimits.from_fill_limits(fill_limits=[float(k) for k in range(len(y) + 1)]),
-        convolutions=[proton, proton],
-        interpolations=[_interp(1.0, 1e4)] + [_interp(float(xgrid[0]), 1.0)] * 2,
-        kinematics=[Kinematics.Scale(0), Kinematics.X(0), Kinematics.X(1)],
-        scale_funcs=Scales(
-            ren=ScaleFuncForm.Scale(0), fac=ScaleFuncForm.Scale(0), frg=ScaleFuncForm.NoScale(0)
-        ),
-    )
+    grid = empty_grid([entries], len(y), 2, False, float(min(m2)), float(xgrid[0]))
     x1, x2 = momentum_fractions(y, m2, sqrts)
     for k, (a, b, q2) in enumerate(zip(x1, x2, m2)):
         weights = sigma0(q2, sqrts) * np.multiply.outer(

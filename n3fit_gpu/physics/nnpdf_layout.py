@@ -70,31 +70,48 @@ def write_fk_table(
     return path
 
 
-def _grid(table: np.ndarray, channels, xgrid: np.ndarray, q0: float, evolution_ids: bool):
-    from pineappl.boc import BinsWithFillLimits, Channel, Kinematics, Order, ScaleFuncForm, Scales
+def proton_conv():
+    """PineAPPL's convolution with the unpolarised proton PDF (what our reader accepts)."""
     from pineappl.convolutions import Conv, ConvType
+
+    return Conv(convolution_types=ConvType(polarized=False, time_like=False), pid=PROTON)
+
+
+def empty_grid(
+    channels: list, nbins: int, nconv: int, evolution_ids: bool, q2min: float, xmin: float
+):
+    """A PineAPPL grid of one order (0, 0, 0, 0, 0), ``nbins`` bins ``[k, k + 1)``, no subgrids.
+
+    ``channels`` are PineAPPL ``Channel`` entries, ``[[(ids, factor), ...], ...]``; the
+    convolutions are the proton's; mu_F = mu_R = the scale node. Callers set every subgrid
+    on its own nodes (``ImportSubgridV1``), so the interpolation settings are only recorded.
+    """
+    from pineappl.boc import BinsWithFillLimits, Channel, Kinematics, Order, ScaleFuncForm, Scales
     from pineappl.grid import Grid
     from pineappl.pids import PidBasis
-    from pineappl.subgrid import ImportSubgridV1
 
-    nconv = table.ndim - 2
-    if len(channels) != table.shape[1] or any(len(c) != nconv for c in channels):
-        raise ValueError(f"{len(channels)} channels of {nconv} ids for a table {table.shape}")
-    proton = Conv(convolution_types=ConvType(polarized=False, time_like=False), pid=PROTON)
-    grid = Grid(
+    return Grid(
         pid_basis=PidBasis.Evol if evolution_ids else PidBasis.Pdg,
-        channels=[Channel([(list(ids), 1.0)]) for ids in channels],
+        channels=[Channel(entries) for entries in channels],
         orders=[Order(0, 0, 0, 0, 0)],
-        bins=BinsWithFillLimits.from_fill_limits(
-            fill_limits=[float(k) for k in range(table.shape[0] + 1)]
-        ),
-        convolutions=[proton] * nconv,
-        interpolations=[_interp(q0**2, q0**2 * 10)] + [_interp(float(xgrid[0]), 1.0)] * nconv,
+        bins=BinsWithFillLimits.from_fill_limits(fill_limits=[float(k) for k in range(nbins + 1)]),
+        convolutions=[proton_conv()] * nconv,
+        interpolations=[_interp(q2min, q2min * 1e4)] + [_interp(xmin, 1.0)] * nconv,
         kinematics=[Kinematics.Scale(0)] + [Kinematics.X(k) for k in range(nconv)],
         scale_funcs=Scales(
             ren=ScaleFuncForm.Scale(0), fac=ScaleFuncForm.Scale(0), frg=ScaleFuncForm.NoScale(0)
         ),
     )
+
+
+def _grid(table: np.ndarray, channels, xgrid: np.ndarray, q0: float, evolution_ids: bool):
+    from pineappl.subgrid import ImportSubgridV1
+
+    nconv = table.ndim - 2
+    if len(channels) != table.shape[1] or any(len(c) != nconv for c in channels):
+        raise ValueError(f"{len(channels)} channels of {nconv} ids for a table {table.shape}")
+    entries = [[(list(ids), 1.0)] for ids in channels]
+    grid = empty_grid(entries, table.shape[0], nconv, evolution_ids, q0**2, float(xgrid[0]))
     nodes = [np.array([q0**2])] + [xgrid] * nconv
     for n, c in np.ndindex(table.shape[:2]):
         if np.any(table[n, c]):
