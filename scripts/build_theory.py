@@ -157,19 +157,20 @@ class DatasetPoints:
     fk_names: tuple[tuple[str, ...], ...] = ()  # nnpdf-data's table names, operand by operand
     splits: tuple[int, ...] = ()  # first row of each table of a multi-table operand
 
-    def passing(self) -> "DatasetPoints":
-        """Only the points that pass the cuts."""
-        if self.cut is None:
-            return self
-        keep = self.cut
+    def take(self, keep: np.ndarray) -> "DatasetPoints":
+        """The points ``keep`` (indices or a mask into these points)."""
         return replace(
             self,
             indices=self.indices[keep],
             x=self.x[keep],
             q2=self.q2[keep],
             y=self.y[keep],
-            cut=None,
+            cut=None if self.cut is None else self.cut[keep],
         )
+
+    def passing(self) -> "DatasetPoints":
+        """Only the points that pass the cuts."""
+        return self if self.cut is None else self.take(self.cut)
 
 
 # ---------------------------------------------------------------- inputs
@@ -525,10 +526,7 @@ def distinct_points(points: DatasetPoints, table: Table) -> tuple[DatasetPoints,
     )
     keep = np.sort(first)
     position = np.argsort(np.argsort(first))  # rank of each unique column among kept points
-    unique = replace(
-        points, indices=points.indices[keep], x=points.x[keep], q2=points.q2[keep], y=points.y[keep]
-    )
-    return unique, position[inverse.ravel()]
+    return points.take(keep), position[inverse.ravel()]
 
 
 def build_dataset_tables(
