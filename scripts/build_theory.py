@@ -20,6 +20,12 @@ writes DIR in the format of ``n3fit_gpu/physics/theory.py`` (read it with
 5. the FK tables are rotated to our basis and convention (x f at Q0), and the convention is
    checked against PineAPPL's own convolution of a toy PDF.
 
+With ``--nnpdf-theory DIR`` pineko's FK tables are also kept as NNPDF keeps them,
+``DIR/fastkernel/<TABLE>.pineappl.lz4`` with nnpdf-data's table names (one row per commondata
+point, BCDMS split per beam energy): every point with Q^2 >= Q0^2 is computed for them, cuts or
+not (the npz keeps only the points passing the cuts); rows below Q0^2 are zero (no backward
+evolution here). ``n3fit_gpu/physics/nnpdf_layout.py`` writes them.
+
 Perturbative settings. The card's PTO is overridden with --pto (default 1: NLO) and its scheme
 with ZM-VFNS: the card's FONLL needs seven yadism sub-theories with massive coefficient
 functions (pineko's nFONLL), too slow for this builder's budget. Cards with MaxNfPdf = 5 (no
@@ -149,6 +155,26 @@ class DatasetPoints:
     x: np.ndarray
     q2: np.ndarray
     y: np.ndarray
+    cut: np.ndarray | None = None  # which points pass the cuts (None: all); the others are
+    # computed only for the NNPDF-layout tables (--nnpdf-theory)
+    ndata: int = 0  # points of the dataset before cuts
+    fk_names: tuple[tuple[str, ...], ...] = ()  # nnpdf-data's table names, operand by operand
+    splits: tuple[int, ...] = ()  # first row of each table of a multi-table operand
+
+    def take(self, keep: np.ndarray) -> "DatasetPoints":
+        """The points ``keep`` (indices or a mask into these points)."""
+        return replace(
+            self,
+            indices=self.indices[keep],
+            x=self.x[keep],
+            q2=self.q2[keep],
+            y=self.y[keep],
+            cut=None if self.cut is None else self.cut[keep],
+        )
+
+    def passing(self) -> "DatasetPoints":
+        """Only the points that pass the cuts."""
+        return self if self.cut is None else self.take(self.cut)
 
 
 # ---------------------------------------------------------------- inputs
@@ -178,8 +204,20 @@ def load_card(theoryid: int, pto: int) -> tuple[dict, dict]:
     return card, overrides
 
 
-def load_points(spec: str, q2min: float, w2min: float, mp: float, max_points: int | None):
-    """Read a dataset (NAME or NAME:VARIANT) and keep the points passing the DIS cuts."""
+def load_points(
+    spec: str,
+    q2min: float,
+    w2min: float,
+    mp: float,
+    max_points: int | None,
+    layout_q2min: float | None = None,
+):
+    """Read a dataset (NAME or NAME:VARIANT) and keep the points passing the DIS cuts.
+
+    With ``layout_q2min`` (the NNPDF layout) the points with Q^2 >= layout_q2min are kept as
+    well, flagged as failing the cuts in ``cut`` where they do (the first ``max_points`` of
+    each set).
+    """
     import nnpdf_data
     from nnpdf_data.commondataparser import parse_new_metadata
 
@@ -195,14 +233,46 @@ def load_points(spec: str, q2min: float, w2min: float, mp: float, max_points: in
     kinematics = metadata.load_kinematics()
     x, q2, y = (kinematics[(key, "mid")].to_numpy(dtype=float) for key in ("x", "Q2", "y"))
     w2 = q2 * (1.0 - x) / x + mp**2
-    indices = np.flatnonzero((q2 >= q2min) & (w2 >= w2min))[:max_points]
+    passing = np.flatnonzero((q2 >= q2min) & (w2 >= w2min))[:max_points]
+    indices = passing
+    if layout_q2min is not None:
+        indices = np.union1d(passing, np.flatnonzero(q2 >= layout_q2min)[:max_points])
     operation = metadata.theory.operation.upper()
-    if len(metadata.theory.FK_tables) != len(TABLES[name]):
+    fk_names = tuple(tuple(operand) for operand in metadata.theory.FK_tables)
+    if len(fk_names) != len(TABLES[name]):
         sys.exit(
-            f"error: {name} has {len(metadata.theory.FK_tables)} FK-table groups, "
+            f"error: {name} has {len(fk_names)} FK-table groups, "
             f"this builder knows {len(TABLES[name])}"
         )
-    return DatasetPoints(name, variant, operation, indices, x[indices], q2[indices], y[indices])
+    splits = beam_splits(name, x, q2, y, mp, max(len(names) for names in fk_names))
+    return DatasetPoints(
+        name,
+        variant,
+        operation,
+        indices,
+        x[indices],
+        q2[indices],
+        y[indices],
+        cut=np.isin(indices, passing),
+        ndata=len(x),
+        fk_names=fk_names,
+        splits=splits,
+    )
+
+
+def beam_splits(name: str, x, q2, y, mp: float, ntables: int) -> tuple[int, ...]:
+    """First row of each table of an operand of ``ntables`` tables, one per beam energy.
+
+    NNPDF keeps e.g. BCDMS's F2 as one table per muon energy (100, 120, 200, 280 GeV), the
+    points of each consecutive in commondata order; the energy is E = Q^2 / (2 m_p x y).
+    """
+    if ntables == 1:
+        return (0,)
+    energy = np.round(q2 / (2.0 * mp * x * y), -1)
+    starts = (0, *(int(k) + 1 for k in np.flatnonzero(np.diff(energy))))
+    if len(starts) != ntables:
+        sys.exit(f"error: {name}: {len(starts)} beam energies for {ntables} FK tables")
+    return starts
 
 
 # ---------------------------------------------------------------- evolution
@@ -460,17 +530,21 @@ def distinct_points(points: DatasetPoints, table: Table) -> tuple[DatasetPoints,
     )
     keep = np.sort(first)
     position = np.argsort(np.argsort(first))  # rank of each unique column among kept points
-    unique = replace(
-        points, indices=points.indices[keep], x=points.x[keep], q2=points.q2[keep], y=points.y[keep]
-    )
-    return unique, position[inverse.ravel()]
+    return points.take(keep), position[inverse.ravel()]
 
 
-def build_dataset_tables(card, datasets, xgrid, operators, work, progress) -> tuple[dict, dict]:
-    """FK tables of every dataset; returns (npz arrays, theory.json dataset entries)."""
+def build_dataset_tables(
+    card, datasets, xgrid, operators, work, progress, layout: Path | None = None
+) -> tuple[dict, dict]:
+    """FK tables of every dataset; returns (npz arrays, theory.json dataset entries).
+
+    With ``layout`` (a ``theory_<ID>`` folder) pineko's FK tables are also written there in
+    NNPDF's layout (:func:`write_layout_tables`).
+    """
     arrays, entries = {}, {}
     for points in datasets:
         keys = []
+        kept = points.passing()
         for index, table in enumerate(TABLES[points.name]):
             progress.set_postfix_str(f"{points.name} table {index} ({len(points.x)} points)")
             unique, inverse = distinct_points(points, table)
@@ -481,21 +555,60 @@ def build_dataset_tables(card, datasets, xgrid, operators, work, progress) -> tu
             if mismatch > 1e-8:
                 sys.exit(f"error: FK convention check failed for {points.name} ({mismatch:.2e})")
             key = f"{points.name}_{index}"
-            arrays[key] = fk[inverse]
+            every = fk[inverse]
+            arrays[key] = every if points.cut is None else every[points.cut]
             keys.append(key)
+            if layout is not None:
+                write_layout_tables(layout, work / "table.fk.lz4", points, index, inverse)
             progress.update()
         entries[points.name] = {
-            "variant": points.variant,
-            "operation": points.operation,
+            "variant": kept.variant,
+            "operation": kept.operation,
             "fktables": keys,
-            "data_indices": points.indices.tolist(),
+            "data_indices": kept.indices.tolist(),
             "kinematics": {
-                "x": points.x.tolist(),
-                "Q2": points.q2.tolist(),
-                "y": points.y.tolist(),
+                "x": kept.x.tolist(),
+                "Q2": kept.q2.tolist(),
+                "y": kept.y.tolist(),
             },
         }
     return arrays, entries
+
+
+def write_layout_tables(
+    layout: Path, fk_path: Path, points: DatasetPoints, operand: int, inverse: np.ndarray
+) -> list[Path]:
+    """pineko's FK table of one operand as NNPDF's tables ``layout/fastkernel/<name>...``.
+
+    Rows are the dataset's points in commondata order (bins of width 1); points this build
+    did not compute (Q^2 < Q0^2: no backward evolution here) are zero rows. An operand NNPDF
+    keeps as several tables (one per beam energy) is split at ``points.splits``.
+    """
+    import pineappl
+
+    from n3fit_gpu.physics.nnpdf_layout import expand_rows, fastkernel_path, write_fk_table
+
+    fktable = pineappl.fk_table.FkTable.read(str(fk_path))
+    norm = np.asarray(fktable.bin_normalizations())
+    raw = np.asarray(fktable.table())
+    raw = raw.reshape(raw.shape[:3]) / norm[:, None, None]
+    full = expand_rows(raw[inverse], points.indices, points.ndata)
+    channels = [tuple(int(p) for p in c) for c in fktable.channels()]
+    names = points.fk_names[operand]
+    bounds = (*points.splits, points.ndata) if len(names) > 1 else (0, points.ndata)
+    written = []
+    for name, lo, hi in zip(names, bounds[:-1], bounds[1:], strict=True):
+        path = fastkernel_path(layout, name)
+        written.append(
+            write_fk_table(
+                path,
+                full[lo:hi],
+                channels,
+                np.asarray(fktable.x_grid()),
+                float(np.sqrt(fktable.fac0())),
+            )
+        )
+    return written
 
 
 def build_constraints(operators: OperatorSet, xgrid: np.ndarray) -> tuple[dict, dict, dict]:
@@ -673,6 +786,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=None,
         help="keep the first N points surviving cuts per dataset (tests)",
     )
+    parser.add_argument(
+        "--nnpdf-theory",
+        type=Path,
+        metavar="DIR",
+        help="also write pineko's FK tables as DIR/fastkernel/<TABLE>.pineappl.lz4 (NNPDF's "
+        "layout and nnpdf-data's table names, e.g. DIR = theory_90000001): every point of "
+        "each dataset with Q^2 >= Q0^2 (cuts are not applied; rows below Q0^2 are zero)",
+    )
     args = parser.parse_args(argv)
     if (args.output is None) == (args.extend is None):
         parser.error("give exactly one of --output DIR (a new theory) and --extend THEORY")
@@ -699,11 +820,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     def atlas_nf(q2: float) -> int:
         return int(nf_default(float(q2), atlas))
 
+    layout_q2min = card["Q0"] ** 2 if args.nnpdf_theory else None
     datasets = [
-        load_points(spec, args.q2min, args.w2min, card["MP"], args.max_points)
+        load_points(spec, args.q2min, args.w2min, card["MP"], args.max_points, layout_q2min)
         for spec in args.datasets
     ]
-    q2max = max(float(points.q2.max()) for points in datasets if len(points.q2))
+    q2max = max(float(p.passing().q2.max()) for p in datasets if len(p.passing().q2))
     threshold = (card["kbThr"] * card["mb"]) ** 2
     nodes = interpolation_nodes(card["Q0"] ** 2, threshold, q2max, args.lhapdf_points, args.refine)
     targets = eko_targets(nodes)
@@ -719,7 +841,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         progress.update()
         operators = OperatorSet(computed, nodes["dense"], atlas_nf)
         interpolation_errors = check_interpolation(operators, nodes["checks"], xgrid)
-        fktables, entries = build_dataset_tables(card, datasets, xgrid, operators, work, progress)
+        fktables, entries = build_dataset_tables(
+            card, datasets, xgrid, operators, work, progress, args.nnpdf_theory
+        )
         progress.set_postfix_str("positivity and integrability")
         constraint_tables, positivity, integrability = build_constraints(operators, xgrid)
         progress.update()

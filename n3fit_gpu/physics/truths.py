@@ -17,6 +17,9 @@ Truths (:data:`TRUTHS`):
   (1-x)² (ū + d̄)/2 and charm 0.1 ū (see :mod:`.toy_pdf`);
 * ``steep_sea``: a sea falling steeply at large x ((1-x)^9), d̄ > ū (asymmetry x^0.85), a flat
   small-x gluon (x g → const), strangeness suppressed at large x (1 - 0.6 x^0.6);
+* ``regge_valence``: ``steep_sea`` with valence quarks rising as Regge theory and global fits
+  have them at small x, x q_v ~ x^0.5 (the other truths' x^0.65-0.8 lie outside the small-x
+  range NNPDF4.0 samples for V and V8, where DIS data say nothing);
 * ``hard_sea``: the toy's valence and gluon with a sea (and charm, 0.3 ū) falling only as
   (1-x)^4: at large x the sea stays well above zero, away from the positivity bound;
 * ``soft_gluon``: a hard valence d quark, a gluon rising at small x and soft at large x
@@ -142,6 +145,16 @@ TRUTHS: dict[str, AnalyticPDF] = {
             name="steep_sea",
             uv=(0.7, 3.2),
             dv=(0.75, 4.5),
+            g=(0.0, 6.0),
+            ubar=(_STEEP_UBAR,),
+            dbar=(_STEEP_DBAR,),
+            s=_suppressed_strange((_STEEP_UBAR, _STEEP_DBAR), 0.6, 0.6),
+            c=(_STEEP_UBAR.times(0.05),),
+        ),
+        AnalyticPDF(
+            name="regge_valence",
+            uv=(0.5, 3.2),
+            dv=(0.5, 4.5),
             g=(0.0, 6.0),
             ubar=(_STEEP_UBAR,),
             dbar=(_STEEP_DBAR,),

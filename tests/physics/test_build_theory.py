@@ -39,7 +39,9 @@ def _builder():
 def test_builder_writes_a_loadable_theory(tmp_path):
     output = tmp_path / "theory"
     options = "--datasets HERA_CC_318GEV_EP-SIGMARED --max-points 3 --lhapdf-points 2 2 --refine 3"
+    layout = tmp_path / "theory_90000001"
     command = [sys.executable, str(SCRIPT), *options.split(), "--output", str(output)]
+    command += ["--nnpdf-theory", str(layout)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run(command, check=True, cwd=ROOT, env=env, capture_output=True, text=True)
     built = load_theory(path=output)
@@ -54,6 +56,18 @@ def test_builder_writes_a_loadable_theory(tmp_path):
     assert built.evolution().operator.shape == (4, 11, len(built.xgrid), len(BASIS), 50)
     assert built.metadata["build"]["overrides"]["FNS"] == "ZM-VFNS"
     assert built.theoryid == "theory"  # named after its folder, never NNPDF's 40000000
+
+    # the same tables in NNPDF's layout: all 39 rows, the 3 computed ones equal to the npz's
+    from n3fit_gpu.physics.nnpdf_theory import load_dataset_fk
+
+    (table,) = load_dataset_fk(layout, "HERA_CC_318GEV_EP-SIGMARED", variant="legacy").tables
+    assert table.name == "HERA_CC_318GEV_EP_SIGMARED" and table.ndata == 39
+    dense = table.dense()  # on the x nodes pineko kept (a subset of the theory's grid)
+    assert not dense[3:].any()
+    layout = np.einsum("nfx,fx->n", dense[:3], toy_xf_evolution(table.xgrid, BASIS))
+    np.testing.assert_allclose(
+        layout, np.einsum("nfx,fx->n", observable.fktables[0], xf), rtol=1e-12
+    )
 
     # --extend adds datasets in place, on the theory's own eko nodes, and keeps the rest
     extend = [sys.executable, str(SCRIPT), "--extend", str(output), "--max-points", "3"]
