@@ -43,9 +43,12 @@ def test_truths_satisfy_every_constraint_the_closure_runcard_imposes(setup, name
         assert predict(theory.positivity[entry.dataset], truth).min() >= -tolerance, entry.dataset
     for entry in card.integrability.integdatasets:
         values = np.abs(predict(theory.integrability[entry.dataset], truth))  # x: 2e-7 .. 1e-4
-        assert np.all(np.diff(values) > 0) and values[0] < 1e-3, (entry.dataset, values)
+        # vanishing as x → 0; at the smallest point the penalty maxlambda·x f² stays far below
+        # one unit of χ², so the fit may reach the truth
+        small = entry.maxlambda * values[0] ** 2
+        assert np.all(np.diff(values) > 0) and small < 1e-2, (entry.dataset, values)
     at_small_x = TRUTHS[name].xf_evolution(np.array(INTEGRABILITY_X), theory.basis).T[None]
-    assert integrability_numbers(at_small_x, theory.basis).max() < 1e-3  # postfit's bound: 0.5
+    assert integrability_numbers(at_small_x, theory.basis).max() < 5e-3  # postfit vetoes > 0.5
 
 
 def test_level0_chi2_is_exactly_zero(setup):

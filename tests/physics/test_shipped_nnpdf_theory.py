@@ -42,7 +42,15 @@ def layout_predictions(dataset_fk) -> np.ndarray:
         return dataset_fk.combine(parts)[0]
 
 
-@pytest.mark.parametrize("dataset", sorted(load_theory("n3fit_gpu_dis_nlo").datasets))
+def _first_build_datasets() -> list[str]:
+    """The npz theory's datasets of its first build (the folder's DIS tables come from it; the
+    sets added later with ``build_theory.py --extend`` are in the npz theory only)."""
+    metadata = load_theory("n3fit_gpu_dis_nlo").metadata
+    added = {name for ext in metadata["build"].get("extensions", []) for name in ext["datasets"]}
+    return sorted(set(metadata["datasets"]) - added)
+
+
+@pytest.mark.parametrize("dataset", _first_build_datasets())
 def test_dis_tables_equal_the_shipped_npz_theory(dataset):
     theory = load_theory("n3fit_gpu_dis_nlo")
     observable = theory.datasets[dataset]
