@@ -354,7 +354,7 @@ def _replica_chi2(data: FitData, theory: Theory, xf: np.ndarray, i: int) -> floa
     """Experimental χ² of replica ``i``'s predictions against the (central) data."""
     from n3fit_gpu.physics.covariance import chi2
 
-    pred = predict_stacked(data.observables, xf.T[None])[0]
+    pred = predict_stacked(data.observables, xf[None])[0]  # xf: (nx, nbasis)
     return float(chi2(pred - data.central, data.covariance))
 
 

@@ -99,6 +99,18 @@ def load_dataset_fk(
     DataError
         an unknown dataset or variant.
     """
+    meta = check_dataset_fk(theory, dataset, variant, metadata)
+    folder = Path(theory) / "fastkernel"
+    operation = "NULL" if meta.operation is None else str(meta.operation).upper()
+    operands = tuple(_operand(folder, operand, meta) for operand in meta.FK_tables)
+    return DatasetFK(dataset, operation, operands)
+
+
+def check_dataset_fk(theory: str | Path, dataset: str, variant: str | None = None, metadata=None):
+    """The checks of :func:`load_dataset_fk` without reading a table; returns the TheoryMeta.
+
+    Raises as :func:`load_dataset_fk` does (each a one-line message naming the dataset).
+    """
     folder = Path(theory) / "fastkernel"
     if not folder.is_dir():
         raise TheoryNotFoundError(
@@ -115,8 +127,7 @@ def load_dataset_fk(
             f"{folder}: no FK table {', '.join(missing)} for {dataset}; this theory does not "
             "cover the dataset (use a theory that does, or drop the dataset)"
         )
-    operands = tuple(_operand(folder, operand, meta) for operand in meta.FK_tables)
-    return DatasetFK(dataset, operation, operands)
+    return meta
 
 
 def theory_metadata(dataset: str, variant: str | None = None):

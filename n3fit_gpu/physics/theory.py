@@ -255,10 +255,17 @@ def describe(metadata: dict) -> dict:
         "alphas_mz": card.get("alphas"),
         "fitted_charm": bool(card.get("IC")),
         "observables": metadata.get("observables", "DIS"),
-        "built_from": f"NNPDF theory card {card.get('ID')} with {metadata['build']['overrides']}"
-        if metadata.get("build", {}).get("overrides")
-        else f"NNPDF theory card {card.get('ID')}",
+        "built_from": _built_from(metadata),
     }
+
+
+def _built_from(metadata: dict) -> str:
+    card = metadata["theory_card"]
+    if metadata.get("nnpdf_folder"):
+        return f"NNPDF theory folder {metadata['nnpdf_folder']}"
+    if metadata.get("build", {}).get("overrides"):
+        return f"NNPDF theory card {card.get('ID')} with {metadata['build']['overrides']}"
+    return f"NNPDF theory card {card.get('ID')}"
 
 
 def summary_line(description: dict) -> str:
