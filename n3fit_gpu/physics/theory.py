@@ -16,7 +16,10 @@ Conventions (shared by every table):
   ``xf_pid[q, p, y] = sum_{f,i} operator[q, p, y, f, i] * xf[f, i]``; ``q`` runs over the
   Q^2 subgrids concatenated in order (LHAPDF blocks, split at heavy-quark thresholds).
 
-This module reads and writes that format with numpy only; building one needs the [theory]
+NNPDF's own layout (``theory_N/fastkernel/*.pineappl.lz4``) is found and read by
+:mod:`.theory_source` and :mod:`.nnpdf_theory` into the same :class:`Theory` record.
+
+This module reads and writes our format with numpy only; building one needs the [theory]
 extra (eko, yadism, pineappl, pineko) and lives in ``scripts/build_theory.py``.
 """
 
