@@ -47,6 +47,28 @@ def _operand_refs(refs: dict, g: int, o: int, obs: Observable) -> list[list]:
     ]
 
 
+def _place(groups: Sequence[Sequence[Observable]]) -> tuple[list, list, dict]:
+    """The fused DIS kernels (first operands first, in group order), the other kernels, and
+    where each kernel ``(group, observable, operand, index)`` went: ``("dis", start, stop)``
+    rows of the fused output or ``("other", i)``."""
+    dis, others, refs = [], [], {}
+    for first in (True, False):
+        for g, group in enumerate(groups):
+            for o, obs in enumerate(group):
+                for k, operand in enumerate(obs.operands):
+                    if (k == 0) != first:
+                        continue
+                    for j, kernel in enumerate(operand):
+                        if kernel.kind == "DIS":
+                            start = sum(t.ndata for t in dis)
+                            dis.append(kernel)
+                            refs[g, o, k, j] = ("dis", start, start + kernel.ndata)
+                        else:
+                            refs[g, o, k, j] = ("other", len(others))
+                            others.append(kernel)
+    return dis, others, refs
+
+
 class Predictor:
     """``call(xf) -> [(R, n_g) per group]`` for ``xf`` ``(R, nx, nbasis)``.
 
@@ -70,22 +92,7 @@ class Predictor:
             self.xp = ops
         else:
             self.xp, convert = NUMPY, np.asarray
-        dis, others = [], []
-        refs: dict[tuple[int, int, int, int], tuple] = {}
-        for first in (True, False):  # first operands' DIS rows first, then the rest
-            for g, group in enumerate(groups):
-                for o, obs in enumerate(group):
-                    for k, operand in enumerate(obs.operands):
-                        if (k == 0) != first:
-                            continue
-                        for j, kernel in enumerate(operand):
-                            if kernel.kind == "DIS":
-                                start = sum(t.ndata for t in dis)
-                                dis.append(kernel)
-                                refs[g, o, k, j] = ("dis", start, start + kernel.ndata)
-                            else:
-                                refs[g, o, k, j] = ("other", len(others))
-                                others.append(kernel)
+        dis, others, refs = _place(groups)
         self.layout = [
             [(obs.operation, _operand_refs(refs, g, o, obs)) for o, obs in enumerate(group)]
             for g, group in enumerate(groups)
@@ -135,15 +142,11 @@ class Predictor:
         for group in self.layout:
             pending: list = []  # refs and computed values, in order
             for operation, operands in group:
-                if operation == "NULL":
+                if operation == "NULL":  # slices of the fused output, merged when adjacent
                     pending += operands[0]
-                else:
-                    pending.append(
-                        (
-                            "value",
-                            combine(operation, [join([value(r) for r in op]) for op in operands]),
-                        )
-                    )
+                    continue
+                combined = combine(operation, [join([value(r) for r in op]) for op in operands])
+                pending.append(("value", combined))
             pending = _merge(pending)
             values = [p[1] if p[0] == "value" else value(p) for p in pending]
             out.append(join(values) if values else xf[:, 0, :0])
