@@ -85,3 +85,12 @@ def test_empty_group_gives_zero_columns():
     xf = rng.uniform(0.1, 1.0, (R, NX, NB))
     data, empty = Predictor([[Observable("N", "NULL", ((dis(2),),))], []])(xf)
     assert data.shape == (R, 2) and empty.shape == (R, 0)
+
+
+def test_fixed_target_drell_yan_cut_keeps_nnpdf40s_85_points_of_e605():
+    from n3fit_gpu.physics.commondata import DatasetSpec, load_commondata
+
+    cd = load_commondata(DatasetSpec("DYE605_Z0_38P8GEV_DW_PXSEC", "legacy"))
+    keep = had(cd.ndata).cut_mask(cd.name, cd.kinematics, None)
+    assert keep.sum() == 85  # NNPDF4.0's E605 points after cuts
+    assert had(2).cut_mask("ANY_OTHER", {"y": np.zeros(2)}, None).all()

@@ -42,7 +42,7 @@ class DISKernel:
     def scaled(self, factor: np.ndarray) -> DISKernel:
         return replace(self, fk=self.fk * np.asarray(factor)[:, None, None])
 
-    def cut_mask(self, kinematics: dict, datacuts) -> np.ndarray:
+    def cut_mask(self, name: str, kinematics: dict, datacuts) -> np.ndarray:
         """NNPDF's DIS cuts: Q² > q2min and W² > w2min (:mod:`~n3fit_gpu.physics.cuts`)."""
         return dis_cut_mask(kinematics, datacuts.q2min, datacuts.w2min)
 

@@ -6,9 +6,10 @@ The table is kept channel-sparse and boxed in x (:class:`~..channel_convolution.
 only the non-zero flavour pairs, one ``(c·I·J, n)`` matrix, one GEMM for all replicas); the
 prediction is :func:`~..channel_convolution.predict`, the same code on numpy and keras.ops.
 
-Cuts: NNPDF cuts hadronic data with per-process rules (validphys ``filters.yaml``); we apply
-none yet — every point of a hadronic dataset is kept (``datacuts.q2min``/``w2min`` are DIS
-cuts).
+Cuts: NNPDF cuts hadronic data with per-dataset rules (validphys ``cuts/filters.yaml``). Ours so
+far (:data:`CUT_RULES`): fixed-target Drell–Yan (DYE605, DYE866 σ), where resummation matters
+(arXiv:1507.01006): keep τ = M²/s ≤ 0.08 and |y/y_max| ≤ 0.663, y_max = −ln(τ)/2. Other
+hadronic datasets keep every point (``datacuts.q2min``/``w2min`` are DIS cuts).
 """
 
 from __future__ import annotations
@@ -48,9 +49,24 @@ class HadronicKernel:
         plan = replace(self.plan, matrix=self.plan.matrix * np.asarray(factor)[None, :])
         return replace(self, plan=plan)
 
-    def cut_mask(self, kinematics: dict, datacuts) -> np.ndarray:
-        """Every point (see the module docstring)."""
-        return np.ones(len(next(iter(kinematics.values()))), bool)
+    def cut_mask(self, name: str, kinematics: dict, datacuts) -> np.ndarray:
+        """The dataset's rule in :data:`CUT_RULES`, else every point."""
+        rule = CUT_RULES.get(name)
+        if rule is None:
+            return np.ones(len(next(iter(kinematics.values()))), bool)
+        return rule(kinematics)
+
+
+def fixed_target_dy(kinematics: dict, max_tau: float = 0.08, max_y: float = 0.663) -> np.ndarray:
+    """NNPDF's fixed-target Drell–Yan cut (see the module docstring)."""
+    tau = kinematics["M2"] / kinematics["sqrts"] ** 2
+    return (tau <= max_tau) & (np.abs(kinematics["y"] / (-0.5 * np.log(tau))) <= max_y)
+
+
+CUT_RULES = {
+    "DYE605_Z0_38P8GEV_DW_PXSEC": fixed_target_dy,
+    "DYE866_Z0_800GEV_PXSEC": fixed_target_dy,
+}
 
 
 def from_fk_table(fk, xgrid: np.ndarray, rows: np.ndarray) -> HadronicKernel:

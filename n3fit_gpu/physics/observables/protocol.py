@@ -10,7 +10,7 @@ Shapes: ``xf`` is ``(replica, x, flavour)`` — x f at Q0 on the theory's x grid
         def tensors(self, convert) -> list                  # its constants, as xp tensors
         def select(self, keep) -> Kernel                    # rows kept (bool (n,))
         def scaled(self, factor) -> Kernel                  # rows times factor (n,)
-        def cut_mask(self, kinematics, datacuts) -> (ndata,) bool   # the runcard's cuts
+        def cut_mask(self, name, kinematics, datacuts) -> (ndata,) bool  # dataset's cuts
 
 Implementations: :mod:`.dis` (one convolution, dense ``(n, 9, nx)``) and :mod:`.hadronic`
 (two convolutions, channel-sparse). An :class:`Observable` holds a dataset's operands (each a
@@ -46,7 +46,7 @@ class Kernel(Protocol):
 
     def scaled(self, factor: np.ndarray) -> Kernel: ...
 
-    def cut_mask(self, kinematics: dict, datacuts) -> np.ndarray: ...
+    def cut_mask(self, name: str, kinematics: dict, datacuts) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Observable:
 
     def cut_mask(self, kinematics: dict, datacuts) -> np.ndarray:
         """Which points pass the runcard's cuts: the cuts of this observable's kind."""
-        return self.kernels[0].cut_mask(kinematics, datacuts)
+        return self.kernels[0].cut_mask(self.name, kinematics, datacuts)
 
     def select_points(self, indices: np.ndarray, where: str = "") -> Observable:
         """The rows predicting the commondata points ``indices`` (increasing), in that order.
