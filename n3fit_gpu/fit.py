@@ -53,12 +53,14 @@ from n3fit_gpu.outputs.replica_json import (
     code_versions,
     write_replica_json,
 )
-from n3fit_gpu.physics.fit_data import FitData, fit_tensors, load_fit_data, positivity_tables
+from n3fit_gpu.physics.fit_data import FitData, fit_tensors, load_fit_data, positivity_observables
 from n3fit_gpu.physics.losses import PDFLoss, PenaltySchedule
+from n3fit_gpu.physics.observables.predict import predict_stacked
 from n3fit_gpu.physics.pdf_model import StackedPDF, evaluate
 from n3fit_gpu.physics.postfit import INTEGRABILITY_X, integrability_numbers
 from n3fit_gpu.physics.preprocessing import FlavourPreprocessing
-from n3fit_gpu.physics.theory import Theory, load_theory, summary_line
+from n3fit_gpu.physics.theory import Theory, summary_line
+from n3fit_gpu.physics.theory_source import load_card_theory
 
 ARC_LENGTH_FLAVOURS = ("sigma", "g", "v", "v3", "v8")  # as NNPDF reports them
 FILTER_FILE = "filter.yml"
@@ -263,7 +265,7 @@ def write_replicas(
     alpha = ops.convert_to_numpy(model.preprocessing.alpha)
     beta = ops.convert_to_numpy(model.preprocessing.beta)
     pos_ok = _positivity_pass(
-        *positivity_tables(card, theory), xf_theory, card.parameters.positivity.threshold
+        *positivity_observables(card, theory), xf_theory, card.parameters.positivity.threshold
     )
     integ = integrability_numbers(evaluate(model, INTEGRABILITY_X), theory.basis)
     seeds = replica_seeds(card.nnseed, data.replicas)
@@ -317,7 +319,10 @@ def _write_evolved_replicas(
     theory: Theory, paths: FitPaths, xf: np.ndarray, numbers: list[int], finished: np.ndarray
 ) -> None:
     """``nnfit/`` as NNPDF's evolven3fit leaves it (``<name>.info``, ``replica_N/<name>.dat``),
-    so that NNPDF's own ``postfit`` runs on the fit folder. ``xf``: ``(R, nx, nbasis)``."""
+    so that NNPDF's own ``postfit`` runs on the fit folder. ``xf``: ``(R, nx, nbasis)``.
+    Nothing for a theory without an evolution operator (the fit says so once, at its end)."""
+    if theory.no_evolution is not None:
+        return
     evolution = theory.evolution()
     grids = evolution.apply(np.swapaxes(xf, 1, 2))  # (R, nq, npid, nx_out)
     replicas = {r: grids[i] for i, r in enumerate(numbers) if finished[i]}
@@ -348,21 +353,20 @@ def _write_chi2exps(path: Path, history, i: int) -> None:
 def _replica_chi2(data: FitData, theory: Theory, xf: np.ndarray, i: int) -> float:
     """Experimental χ² of replica ``i``'s predictions against the (central) data."""
     from n3fit_gpu.physics.covariance import chi2
-    from n3fit_gpu.physics.fit_data import predict
 
-    pred = np.concatenate([predict(obs, xf.T) for obs in data.observables])
+    pred = predict_stacked(data.observables, xf[None])[0]  # xf: (nx, nbasis)
     return float(chi2(pred - data.central, data.covariance))
 
 
 def _positivity_pass(
-    fk: np.ndarray, group: np.ndarray, observables: int, xf: np.ndarray, threshold: float
+    observables, maxlambda: np.ndarray, group: np.ndarray, xf: np.ndarray, threshold: float
 ) -> np.ndarray:
     """Per replica: every positivity observable's Σ elu(−pred) below ``threshold``."""
-    if fk.shape[0] == 0:
+    if not observables:
         return np.ones(xf.shape[0], bool)
-    pred = np.einsum("nbx,rxb->rn", fk, xf)
+    pred = predict_stacked(observables, xf)
     penalty = np.where(pred < 0, -pred, 1e-7 * (np.exp(-np.maximum(pred, 0)) - 1))
-    per_obs = np.stack([penalty[:, group == g].sum(axis=1) for g in range(observables)], 1)
+    per_obs = np.stack([penalty[:, group == g].sum(axis=1) for g in range(len(observables))], 1)
     return (per_obs < threshold).all(axis=1)
 
 
@@ -453,7 +457,7 @@ def _fit_claimed(
 ) -> Path:
     """:func:`run_fit` once the output folder is claimed."""
     start = time.perf_counter()
-    theory = load_theory(path=theory_path) if theory_path else load_theory(card.theory.theoryid)
+    theory = load_card_theory(card, theory_path)
     announce(summary_line(theory.description))
     if todo:
         options = {"show_progress": show_progress, "announce": announce}
@@ -468,6 +472,8 @@ def _fit_claimed(
         report = {"seconds": 0.0, "replica_epochs": 0}
     complete = set(replicas) >= set(card.replica_indices)  # not one block of a batch array
     write_fit_outputs(card, theory, paths, replicas, report, require_selection=complete)
+    if theory.no_evolution is not None:
+        announce(f"no LHAPDF set written (exportgrids are): {theory.no_evolution}")
     return paths.root
 
 

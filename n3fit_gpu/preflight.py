@@ -21,7 +21,8 @@ from n3fit_gpu.config.schema import RunCard
 from n3fit_gpu.errors import N3fitError, RunCardError
 from n3fit_gpu.physics.commondata import DatasetSpec, check_dataset
 from n3fit_gpu.physics.pdf_sets import check_pdf_spec
-from n3fit_gpu.physics.theory import read_metadata, theory_folder
+from n3fit_gpu.physics.theory import read_metadata
+from n3fit_gpu.physics.theory_source import is_nnpdf_folder, locate_theory
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,19 @@ def preflight(
     found, other = _dataset_issues(card, issue), []
     unknown = {item.path for item in found}
     try:
-        metadata = read_metadata(theory_folder(card.theory.theoryid, theory_path))
+        folder = locate_theory(card.theory.theoryid, theory_path)
+        nnpdf = is_nnpdf_folder(folder)
+        metadata = None if nnpdf else read_metadata(folder)
     except N3fitError as error:
         if theory_path is None:
             found.append(issue(("theory", "theoryid"), str(error)))
         else:
             other.append(f"--theory {theory_path}: {error}")
     else:
-        found += [
-            item for item in _theory_issues(card, metadata, issue) if f"{item.path}" not in unknown
-        ]
+        checks = (
+            _nnpdf_issues(card, folder, issue) if nnpdf else _theory_issues(card, metadata, issue)
+        )
+        found += [item for item in checks if f"{item.path}" not in unknown]
     if scan and (card.kfold is None or card.hyperscan_config is None):
         found.append(
             issue(
@@ -131,6 +135,43 @@ def _theory_issues(card: RunCard, metadata: dict, issue: Issue) -> list[RunCardI
                 "or make one with scripts/make_t0.py",
             )  # fmt: skip
         )
+    return found
+
+
+def _nnpdf_issues(card: RunCard, folder: Path, issue: Issue) -> list[RunCardIssue]:
+    """An NNPDF theory folder: every observable's FK tables and operation (without reading a
+    table), and a t0 PDF named (the folder ships none of ours)."""
+    from n3fit_gpu.physics.nnpdf_theory import check_dataset_fk
+
+    found = []
+    groups = (
+        (("dataset_inputs",), card.dataset_inputs),
+        (("positivity", "posdatasets"), card.positivity.posdatasets),
+        (("integrability", "integdatasets"), card.integrability.integdatasets),
+    )
+    for path, entries in groups:
+        for i, entry in enumerate(entries):
+            try:
+                check_dataset_fk(folder, entry.dataset, getattr(entry, "variant", None))
+            except N3fitError as error:
+                found.append(issue((*path, i, "dataset"), str(error)))
+    pdfs = [(("datacuts", "t0pdfset"), card.datacuts.t0pdfset)]
+    if card.closuretest.fakedata:
+        pdfs.append((("closuretest", "fakepdf"), card.closuretest.fakepdf))
+    for path, spec in pdfs:
+        if spec is None:
+            found.append(
+                issue(
+                    path,
+                    f"the NNPDF theory {folder.name} ships no t0 PDF of ours; name one: "
+                    "toy, an LHAPDF set folder or a set name on $LHAPDF_DATA_PATH",
+                )
+            )
+            continue
+        try:
+            check_pdf_spec(spec, None, dotted(path))
+        except N3fitError as error:
+            found.append(issue(path, str(error).removeprefix(f"{dotted(path)}: ")))
     return found
 
 

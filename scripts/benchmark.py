@@ -53,13 +53,13 @@ def worker(args: argparse.Namespace) -> dict:
     from n3fit_gpu.ensemble.layers import StackedDense, UnrolledDense
     from n3fit_gpu.fit import make_trainer
     from n3fit_gpu.physics.fit_data import load_fit_data
-    from n3fit_gpu.physics.theory import load_theory
+    from n3fit_gpu.physics.theory_source import load_card_theory
 
     card = load_runcard(args.runcard)
     params = card.parameters.model_copy(update={"epochs": args.epochs, "stopping_patience": 1.0})
     card = card.model_copy(update={"parameters": params})
     set_precision(False)
-    theory = load_theory(path=args.theory) if args.theory else load_theory(card.theory.theoryid)
+    theory = load_card_theory(card, args.theory)
     data = load_fit_data(card, theory, list(range(1, args.replicas + 1)))
     layer = UnrolledDense if args.mode == "separate" else StackedDense
     _, trainer = make_trainer(card, theory, data, layer_class=layer)

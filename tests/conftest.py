@@ -59,3 +59,16 @@ def jax_only_env():
     )
     assert probe.returncode != 0, "tests/jax_only did not hide TensorFlow"
     return env
+
+
+@pytest.fixture(scope="session")
+def nnpdf_root(tmp_path_factory):
+    """A folder holding ``theory_40000000/`` in NNPDF's layout: the shipped theory's DIS tables
+    as PineAPPL FK tables, plus a hadronic dataset and positivity set
+    (:mod:`tests.physics.nnpdf_folders`)."""
+    pytest.importorskip("pineappl", reason="needs the [theory] extra (pineappl)")
+    from tests.physics.nnpdf_folders import add_hadronic, folder_from_shipped
+
+    root = tmp_path_factory.mktemp("nnpdf_theories")
+    add_hadronic(folder_from_shipped(root))
+    return root

@@ -47,7 +47,7 @@ def _replica_range(text: str | None) -> list[int] | None:
 @click.option(
     "--theory",
     type=click.Path(path_type=Path),
-    help="A theory folder from scripts/build_theory.py, instead of the runcard's theoryid.",
+    help="A theory folder (ours, or NNPDF's theory_N/) instead of the runcard's theoryid.",
 )
 @click.option(
     "--resume",

@@ -58,7 +58,7 @@ def main() -> None:
               help="TPE seed: the same seed suggests the same trials.")  # fmt: skip
 @click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]), help="Keras backend.")
 @click.option("--theory", type=click.Path(path_type=Path),
-              help="A theory folder from scripts/build_theory.py instead of theoryid.")  # fmt: skip
+              help="A theory folder (ours, or NNPDF's theory_N/) instead of theoryid.")  # fmt: skip
 @click.option("--workers", type=click.IntRange(min=1), metavar="K",
               help="Run K local worker processes on the scan and wait for them.")  # fmt: skip
 @click.option("--worker", is_flag=True,

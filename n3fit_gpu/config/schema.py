@@ -75,6 +75,13 @@ class DatasetInput(_Block):
             "(n3fit's default 1); the diagonal basis splits by diagonal_frac instead."
         ),
     )
+    cfac: tuple[str, ...] = Field(
+        (),
+        description=(
+            "C-factors multiplying the predictions, by nnpdf-data label (e.g. [QCD]); files "
+            "nnpdf_data/cfactors/CF_<label>_<table>.dat. NULL-operation datasets only."
+        ),
+    )
 
 
 class DataCuts(_Block):

@@ -24,9 +24,10 @@ from n3fit_gpu.outputs.exportgrid import EXPORT_LABELS, evolution_to_flavour
 from n3fit_gpu.outputs.plots import new_figure, save_png
 from n3fit_gpu.physics.closure import data_space, x_space
 from n3fit_gpu.physics.covariance import build_covariance
-from n3fit_gpu.physics.fit_data import load_fitted_datasets, predict, t0_predictions
+from n3fit_gpu.physics.fit_data import load_fitted_datasets, t0_predictions
+from n3fit_gpu.physics.observables.predict import predict_stacked
 from n3fit_gpu.physics.pdf_sets import pdf_at_q0
-from n3fit_gpu.physics.theory import load_theory
+from n3fit_gpu.physics.theory_source import load_card_theory
 
 FLAVOURS = ("GLUON", "U", "UBAR", "D", "DBAR", "S", "C")
 EVOLUTION = ("sigma", "g", "v", "v3", "v8", "t3", "t8", "t15")  # the fitted combinations
@@ -60,7 +61,7 @@ def load_closure_fit(folder: Path, theory_path: Path | None = None) -> ClosureFi
         raise OutputError(
             f"{folder} is not a closure fit: its runcard has closuretest.fakedata false"
         )
-    theory = load_theory(path=theory_path) if theory_path else load_theory(card.theory.theoryid)
+    theory = load_card_theory(card, theory_path)
     chosen = json.loads(summary.read_text())["postfit"]["selected"]
     if len(chosen) < 2:
         raise OutputError(f"{folder}: postfit selected {len(chosen)} replicas; need at least 2")
@@ -69,15 +70,15 @@ def load_closure_fit(folder: Path, theory_path: Path | None = None) -> ClosureFi
     covariance = build_covariance(datasets, t0_predictions(card, theory, observables))
     truth_xf = pdf_at_q0(card.closuretest.fakepdf, theory, key="closuretest.fakepdf")
 
-    def predictions(one: np.ndarray) -> np.ndarray:
-        return np.concatenate([predict(obs, one) for obs in observables])
+    def predictions(xf_stack: np.ndarray) -> np.ndarray:  # (R, nb, nx) -> (R, n)
+        return predict_stacked(observables, np.swapaxes(xf_stack, 1, 2))
 
     return ClosureFit(
         folder=folder,
         replicas=xf,
-        predictions=np.stack([predictions(r) for r in xf]),
+        predictions=predictions(xf),
         truth_xf=truth_xf,
-        truth=predictions(truth_xf),
+        truth=predictions(truth_xf[None])[0],
         covariance=covariance.dense(),
         xgrid=theory.xgrid,
         basis=theory.basis,

@@ -22,7 +22,8 @@ from n3fit_gpu.outputs.lhapdf import write_lhapdf_set
 from n3fit_gpu.outputs.plots import plot_chi2_per_dataset, plot_pdf_bands, plot_training_curves
 from n3fit_gpu.outputs.replica_json import read_replica_json
 from n3fit_gpu.physics.covariance import build_covariance, chi2
-from n3fit_gpu.physics.fit_data import load_fitted_datasets, predict
+from n3fit_gpu.physics.fit_data import load_fitted_datasets
+from n3fit_gpu.physics.observables.predict import predict, predict_stacked
 from n3fit_gpu.physics.pdf_sets import pdf_at_q0
 from n3fit_gpu.physics.postfit import (
     INTEGRABILITY_FLAVOURS,
@@ -45,7 +46,8 @@ def _chi2_table(card, theory: Theory, xf: np.ndarray) -> dict[str, dict[str, flo
     table = {}
     for cd, obs in zip(datasets, observables):
         cov = build_covariance([cd])
-        per_replica = [chi2(predict(obs, r) - cd.central, cov) / cd.ndata for r in xf]
+        stacked = predict_stacked([obs], np.swapaxes(xf, 1, 2))
+        per_replica = [chi2(pred - cd.central, cov) / cd.ndata for pred in stacked]
         prediction = predict(obs, xf.mean(axis=0))
         table[cd.name] = {
             "ndata": cd.ndata,
@@ -84,7 +86,10 @@ def write_ensemble_outputs(
         loaded = [np.load(paths.replica_dir(r) / "pdf_q0.npz") for r in good]
         xf = np.stack([f["xf"] for f in loaded])  # (R, nbasis, nx)
         summary["chi2_per_dataset"] = _chi2_table(card, theory, xf)
-        _write_lhapdf(theory, paths, xf)
+        if theory.no_evolution is None:
+            _write_lhapdf(theory, paths, xf)
+        else:
+            summary["lhapdf"] = f"not written: {theory.no_evolution}"
         stops = np.array([infos[r].stop_epoch for r in good])
         _write_plots(card, theory, paths, xf, loaded, stops, summary["chi2_per_dataset"])
     atomic_write_json(paths.root / "summary.json", summary)

@@ -1,4 +1,4 @@
-"""Experimental DIS data from the ``nnpdf-data`` package, as one typed record per dataset.
+"""Experimental data (DIS and hadronic) from the ``nnpdf-data`` package, one record per dataset.
 
 A dataset is named ``<setname>_<observable>`` (e.g. ``HERA_NC_318GEV_EP-SIGMARED``): the folder
 ``nnpdf_data/commondata/<setname>/`` holds a ``metadata.yaml`` listing its observables and their
@@ -140,7 +140,9 @@ def load_commondata(spec: DatasetSpec) -> CommonData:
         variant=spec.variant,
         process_type=process_type,
         indices=_frozen(np.arange(ndata)),
-        kinematics=_read_kinematics(metadata.path_kinematics, ndata),
+        kinematics=_read_kinematics(
+            metadata.path_kinematics, ndata, process_type.upper().startswith("DIS")
+        ),
         central=_frozen(central),
         stat=_frozen(stat),
         sys=_frozen(sys),
@@ -152,19 +154,15 @@ def load_commondata(spec: DatasetSpec) -> CommonData:
 
 def check_dataset(spec: DatasetSpec) -> ObservableMetaData:
     """``spec``'s metadata (variant applied), read without its data: the checks of
-    :func:`load_commondata` on the name, the variant and the process (DIS only).
+    :func:`load_commondata` on the name and the variant. Any process is read: whether the
+    theory can predict it (DIS, or hadronic with two proton PDFs) is the theory's to say.
 
     Raises
     ------
     DataError
         as :func:`load_commondata` does for those.
     """
-    metadata = _observable_metadata(spec)
-    process_type = str(metadata.process_type)
-    if not process_type.upper().startswith("DIS"):
-        name = f"{metadata.setname}_{metadata.observable_name}"
-        raise DataError(f"dataset {name} is {process_type}; only DIS datasets are supported")
-    return metadata
+    return _observable_metadata(spec)
 
 
 def _commondata_root() -> Path:
@@ -261,10 +259,16 @@ def _read_uncertainties(
     return np.sqrt(stat_squared), sys, tuple(treatments), tuple(names)
 
 
-def _read_kinematics(path: Path, ndata: int) -> dict[str, np.ndarray]:
-    """x, Q2 and y per point (bin midpoints); y is NaN when the file does not give it."""
+def _read_kinematics(path: Path, ndata: int, dis: bool = True) -> dict[str, np.ndarray]:
+    """DIS: x, Q2 and y per point (bin midpoints; y is NaN when the file does not give it).
+    Other processes: every variable of the file by its own name (e.g. y, M2, sqrts)."""
     bins = _read_yaml(path)["bins"]
     _check_length(bins, ndata, path)
+    if not dis:
+        return {
+            name: _frozen(np.asarray([_midpoint(b[name]) for b in bins], dtype=float))
+            for name in bins[0]
+        }
     kinematics = {}
     for variable, aliases in _KINEMATIC_ALIASES.items():
         label = next((a for a in aliases if a in bins[0]), None)

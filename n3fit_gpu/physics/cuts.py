@@ -26,21 +26,28 @@ def w2(x: np.ndarray, q2: np.ndarray) -> np.ndarray:
     return q2 * (1.0 - x) / x
 
 
-def dis_cut_mask(cd: CommonData, q2min: float = 3.49, w2min: float = 12.5) -> np.ndarray:
-    """Boolean ``(ndata,)``: True where Q² > ``q2min`` and W² > ``w2min`` (both in GeV²)."""
-    x, q2 = cd.kinematics["x"], cd.kinematics["Q2"]
+def dis_cut_mask(cd: CommonData | dict, q2min: float = 3.49, w2min: float = 12.5) -> np.ndarray:
+    """Boolean ``(ndata,)``: True where Q² > ``q2min`` and W² > ``w2min`` (both in GeV²).
+
+    ``cd``: a dataset, or its kinematics (a dict with "x" and "Q2").
+    """
+    kinematics = cd.kinematics if isinstance(cd, CommonData) else cd
+    x, q2 = kinematics["x"], kinematics["Q2"]
     return (q2 > q2min) & (w2(x, q2) > w2min)
 
 
-def apply_cuts(cd: CommonData, q2min: float = 3.49, w2min: float = 12.5) -> CommonData:
-    """``cd`` restricted to the points passing :func:`dis_cut_mask`.
+def apply_cuts(
+    cd: CommonData, q2min: float = 3.49, w2min: float = 12.5, keep: np.ndarray | None = None
+) -> CommonData:
+    """``cd`` restricted to the points passing :func:`dis_cut_mask` (or to ``keep``, the mask
+    of its observable's own cuts, :meth:`~.observables.protocol.Observable.cut_mask`).
 
     Raises
     ------
     DataError
         if no point survives.
     """
-    keep = dis_cut_mask(cd, q2min, w2min)
+    keep = dis_cut_mask(cd, q2min, w2min) if keep is None else keep
     if not keep.any():
         x, q2 = cd.kinematics["x"], cd.kinematics["Q2"]
         n_q2 = int(np.sum(q2 <= q2min))

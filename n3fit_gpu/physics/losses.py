@@ -1,8 +1,9 @@
 """The PDF fit's per-replica losses: FK convolution, χ², positivity and integrability.
 
-All FK rows the loss uses are laid out as ``[data numerators | denominators of the ratio points |
-positivity | integrability]`` and convolved in one pass (:class:`~.convolution.FKConvolution`),
-so predictions and constraints are slices of its output, with no gather.
+Predictions of the data, positivity and integrability observables come from ONE
+:class:`~.observables.predict.Predictor` (every DIS row in one fused
+:class:`~.convolution.FKConvolution` pass, hadronic tables channel-sparse), the same path the
+numpy side (t0, closure, reports) uses.
 
 χ² on each replica's own training subset. Replica ``r`` has its own training mask ``m_r``, so
 the inverse of the covariance restricted to its training points differs per replica. With the
@@ -34,7 +35,8 @@ import numpy as np
 from keras import ops
 
 from n3fit_gpu.ensemble.engine import Losses
-from n3fit_gpu.physics.convolution import FKConvolution
+from n3fit_gpu.physics.observables.predict import Predictor
+from n3fit_gpu.physics.observables.protocol import Observable
 
 
 def woodbury_inverses(
@@ -196,24 +198,19 @@ class FitTensors:
     With ``rotations`` (n3fit's diagonal basis) the χ² terms, ``cov_diag`` and ``cov_sys`` are
     those of the rotated residuals: eigenvalues and no correlated systematics.
 
-    ``fk`` stacks all FK rows; ``numerator``/``denominator`` index the rows of each data point
-    (``denominator`` only used where ``is_ratio``); ``pos_rows``/``integ_rows`` index the
-    constraint rows with ``pos_group``/``integ_group`` naming their observable.
+    ``observables`` are the data, positivity and integrability observables (three groups, in
+    the order of the data points and constraint rows); ``pos_group``/``integ_group`` name the
+    observable of each constraint row.
     """
 
-    fk: np.ndarray  # (rows, nb, nx)
-    numerator: np.ndarray  # (n,)
-    denominator: np.ndarray  # (n,)
-    is_ratio: np.ndarray  # (n,) bool
+    observables: tuple[tuple[Observable, ...], ...]  # (data, positivity, integrability)
     pseudodata: np.ndarray  # (R, n)
     cov_diag: np.ndarray  # (n,)
     cov_sys: np.ndarray  # (n, k)
     training: Chi2Terms
     validation: Chi2Terms
-    pos_rows: np.ndarray  # (p,)
     pos_group: np.ndarray  # (p,) int observable index
     pos_maxlambda: np.ndarray  # (n_pos_obs,)
-    integ_rows: np.ndarray
     integ_group: np.ndarray
     integ_maxlambda: np.ndarray
     rotations: tuple[np.ndarray, ...] | None = None  # diagonal basis: χ² of rotated residuals
@@ -292,12 +289,6 @@ class PenaltySchedule:
         return ops.minimum(value, ops.cast(maxlambda, dtype))
 
 
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, stop)`` of every maximal run of true entries of ``flags``."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-
-
 class PDFLoss:
     """``loss(xf, epoch) -> Losses`` for the stacked PDF model's output ``xf`` ``(R, nx, 9)``.
 
@@ -317,16 +308,12 @@ class PDFLoss:
         dtype: str,
     ):
         c = lambda a, dt=dtype: ops.convert_to_tensor(np.asarray(a), dtype=dt)  # noqa: E731
-        ratio = np.asarray(t.is_ratio, bool)
-        self.n_data, self.n_pos = len(t.numerator), len(t.pos_rows)
-        used = np.concatenate([t.numerator, t.denominator[ratio], t.pos_rows, t.integ_rows])
-        self.convolution = FKConvolution(t.fk[used], c)
-        self.ratio_runs = _runs(ratio)
+        self.predictor = Predictor(t.observables, c)
         self.chi2_tr = BlockedChi2(t.training, t.cov_diag, t.cov_sys, c)
         self.chi2_vl = BlockedChi2(t.validation, t.cov_diag, t.cov_sys, c)
         n_vl = t.validation.mask.sum(axis=1)
         self.constants = {
-            "fk": self.convolution.tables,
+            "fk": self.predictor.tensors,
             "pseudodata": c(t.pseudodata),
             "chi2_tr": self.chi2_tr.tensors,
             "chi2_vl": self.chi2_vl.tensors,
@@ -345,16 +332,8 @@ class PDFLoss:
 
     def predictions(self, xf, constants: dict | None = None):
         """Data predictions ``(R, n)``, positivity ``(R, p)`` and integrability ``(R, q)`` rows."""
-        rows = self.convolution(xf, (constants or self.constants)["fk"])
-        n, n_pos = self.n_data, self.n_pos
-        num, den = rows[:, :n], rows[:, n:]
-        pieces, done, used = [], 0, 0
-        for start, stop in self.ratio_runs:
-            pieces += [num[:, done:start], num[:, start:stop] / den[:, used : used + stop - start]]
-            done, used = stop, used + stop - start
-        pred = ops.concatenate(pieces + [num[:, done:]], axis=1) if pieces else num
-        constraints = rows[:, n + used :]
-        return pred, constraints[:, :n_pos], constraints[:, n_pos:]
+        pred, pos, integ = self.predictor(xf, (constants or self.constants)["fk"])
+        return pred, pos, integ
 
     def __call__(self, xf, epoch, constants: dict | None = None) -> Losses:
         """The losses of ``xf``; ``constants``: a dict shaped as ``self.constants`` to use

@@ -17,16 +17,17 @@ the operation as :meth:`DatasetFK.combine`, plain arithmetic on the operands' ``
 predictions, so the same function serves numpy and Keras tensors (a one-point RATIO
 denominator broadcasts, as the normalisation tables of NNPDF's pineappl theories are).
 
-How it will plug in (not wired yet): the data loader calls :func:`load_dataset_fk` per
-dataset of the runcard, builds one :class:`~.channel_convolution.ChannelConvolution` per table
-on the theory's x grid (:func:`common_xgrid` of all tables, as validphys takes the union),
-concatenates each operand's predictions, places them at ``rows``, combines the operands, then
-applies the cuts (:class:`~.commondata.CommonData` ``indices``) and C-factors.
+How it plugs in: :func:`load_nnpdf_theory` (called by
+:func:`~.theory_source.load_card_theory`) reads every dataset, positivity and integrability
+observable of a runcard, puts all tables on one x grid (:func:`common_xgrid`, the union, as
+validphys takes it) and turns each table into a kernel of :mod:`~.observables` (DIS or
+hadronic) whose ``rows`` are the points it predicts; the data loader then cuts, matches rows to
+points and applies C-factors like for any other theory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import reduce
 from pathlib import Path
@@ -36,25 +37,13 @@ import numpy as np
 from validobj import ValidationError
 
 from n3fit_gpu.errors import DataError, TheoryError, TheoryNotFoundError
+from n3fit_gpu.physics.observables import dis, hadronic
+from n3fit_gpu.physics.observables.operations import check_operation, combine
+from n3fit_gpu.physics.observables.protocol import Observable
 from n3fit_gpu.physics.pineappl_fk import FKTable, read_fk_table
+from n3fit_gpu.physics.theory import BASIS, Theory
 
 EXTENSION = "pineappl.lz4"
-
-
-def _sum(*parts):
-    return reduce(lambda a, b: a + b, parts)
-
-
-# operation -> (number of operands, combination), as validphys.convolution.OP defines them
-OPERATIONS: dict[str, tuple[int, Callable]] = {
-    "NULL": (1, lambda a: a),
-    "ADD": (2, lambda a, b: a + b),
-    "RATIO": (2, lambda a, b: a / b),
-    "ASY": (2, lambda a, b: (a - b) / (a + b)),
-    "SMN": (4, lambda a, b, c, d: (a + b) / (c + d)),
-    "SMT": (10, _sum),
-    "COM": (20, lambda *p: _sum(*p[:10]) / _sum(*p[10:])),
-}
 
 
 @dataclass(frozen=True)
@@ -83,7 +72,7 @@ class DatasetFK:
 
     def combine(self, predictions: Sequence):
         """The dataset's predictions from each operand's ``(R, n_k)`` (numpy or Keras)."""
-        return OPERATIONS[self.operation][1](*predictions)
+        return combine(self.operation, predictions)
 
     @property
     def tables(self) -> tuple[FKTable, ...]:
@@ -110,6 +99,18 @@ def load_dataset_fk(
     DataError
         an unknown dataset or variant.
     """
+    meta = check_dataset_fk(theory, dataset, variant, metadata)
+    folder = Path(theory) / "fastkernel"
+    operation = "NULL" if meta.operation is None else str(meta.operation).upper()
+    operands = tuple(_operand(folder, operand, meta) for operand in meta.FK_tables)
+    return DatasetFK(dataset, operation, operands)
+
+
+def check_dataset_fk(theory: str | Path, dataset: str, variant: str | None = None, metadata=None):
+    """The checks of :func:`load_dataset_fk` without reading a table; returns the TheoryMeta.
+
+    Raises as :func:`load_dataset_fk` does (each a one-line message naming the dataset).
+    """
     folder = Path(theory) / "fastkernel"
     if not folder.is_dir():
         raise TheoryNotFoundError(
@@ -118,7 +119,7 @@ def load_dataset_fk(
         )
     meta = metadata if metadata is not None else theory_metadata(dataset, variant)
     operation = "NULL" if meta.operation is None else str(meta.operation).upper()
-    _check_operation(dataset, operation, len(meta.FK_tables))
+    check_operation(dataset, operation, len(meta.FK_tables))
     names = [name for operand in meta.FK_tables for name in operand]
     missing = [n for n in names if not (folder / f"{n}.{EXTENSION}").is_file()]
     if missing:
@@ -126,8 +127,7 @@ def load_dataset_fk(
             f"{folder}: no FK table {', '.join(missing)} for {dataset}; this theory does not "
             "cover the dataset (use a theory that does, or drop the dataset)"
         )
-    operands = tuple(_operand(folder, operand, meta) for operand in meta.FK_tables)
-    return DatasetFK(dataset, operation, operands)
+    return meta
 
 
 def theory_metadata(dataset: str, variant: str | None = None):
@@ -156,19 +156,6 @@ def common_xgrid(tables: Sequence[FKTable]) -> np.ndarray:
     return reduce(np.union1d, [t.xgrid for t in tables])
 
 
-def _check_operation(dataset: str, operation: str, operands: int) -> None:
-    if operation not in OPERATIONS:
-        raise TheoryError(
-            f"dataset {dataset}: operation {operation} is not supported "
-            f"(supported: {', '.join(OPERATIONS)}); drop the dataset from the runcard"
-        )
-    if OPERATIONS[operation][0] != operands:
-        raise TheoryError(
-            f"dataset {dataset}: operation {operation} takes {OPERATIONS[operation][0]} "
-            f"operands, its metadata lists {operands} FK_tables entries"
-        )
-
-
 def _operand(folder: Path, names: Sequence[str], meta) -> Operand:
     shifts, normalization = meta.shifts or {}, meta.normalization or {}
     tables, rows, start = [], [], 0
@@ -180,3 +167,89 @@ def _operand(folder: Path, names: Sequence[str], meta) -> Operand:
         rows.append(np.arange(start, start + fk.ndata))
         start += fk.ndata
     return Operand(tuple(tables), np.concatenate(rows))
+
+
+EKO_FILE = "eko.tar"
+
+
+def load_nnpdf_theory(
+    folder: str | Path,
+    theoryid: int | str,
+    datasets: Sequence[tuple[str, str | None]] = (),
+    positivity: Sequence[str] = (),
+    integrability: Sequence[str] = (),
+) -> Theory:
+    """The observables a runcard needs from the NNPDF theory folder ``folder`` (``theory_N/``).
+
+    ``datasets`` are ``(name, variant)``; the x grid is the union of every table's grid. NNPDF
+    folders carry no t0 PDF of ours (``datacuts.t0pdfset`` must name one) and their evolution
+    (``eko.tar``) is not read yet: such a theory fits and writes exportgrids, not LHAPDF sets.
+    """
+    folder = Path(folder)
+    loaded = {
+        "datasets": {name: load_dataset_fk(folder, name, variant) for name, variant in datasets},
+        "positivity": {name: load_dataset_fk(folder, name) for name in positivity},
+        "integrability": {name: load_dataset_fk(folder, name) for name in integrability},
+    }
+    tables = [t for group in loaded.values() for d in group.values() for t in d.tables]
+    if not tables:
+        raise TheoryError(f"{folder}: the runcard asks for no dataset of this theory")
+    xgrid = common_xgrid(tables)
+    q0s = sorted({round(t.q0, 10) for t in tables})
+    if len(q0s) > 1:
+        raise TheoryError(f"{folder}: FK tables at different Q0 {q0s}; use one theory's tables")
+    kinds = {"hadronic" if t.hadronic else "DIS" for t in tables}
+    card = _theory_card(theoryid)
+    eko = folder / EKO_FILE
+    metadata = {
+        "name": folder.name,
+        "theoryid": theoryid,
+        "theory_card": card,
+        "q0": q0s[0],
+        "observables": " + ".join(sorted(kinds)),
+        "nnpdf_folder": str(folder),
+        "no_evolution": (
+            f"theory {theoryid} ({folder}) has an {EKO_FILE} but reading EKOs is not supported yet"
+            if eko.is_file()
+            else f"theory {theoryid} ({folder}) has no {EKO_FILE} (NNPDF's evolution "
+            "operator): download it with `vp-get theoryID` or add it to the folder"
+        ),
+    }
+    groups = {
+        group: {name: _observable(d, xgrid) for name, d in members.items()}
+        for group, members in loaded.items()
+    }
+    return Theory(
+        name=folder.name,
+        theoryid=theoryid,
+        path=folder,
+        q0=q0s[0],
+        xgrid=xgrid,
+        basis=BASIS,
+        theory_card=card,
+        cuts={},
+        metadata=metadata,
+        **groups,
+    )
+
+
+def _observable(dataset_fk: DatasetFK, xgrid: np.ndarray) -> Observable:
+    """A :class:`DatasetFK` as kernels on ``xgrid``, each with the points its rows predict."""
+    operands = []
+    for operand in dataset_fk.operands:
+        offsets = np.cumsum([0, *(t.ndata for t in operand.tables)])
+        operands.append(
+            tuple(
+                (hadronic if t.hadronic else dis).from_fk_table(t, xgrid, operand.rows[a:b])
+                for t, a, b in zip(operand.tables, offsets[:-1], offsets[1:])
+            )
+        )
+    return Observable(dataset_fk.name, dataset_fk.operation, tuple(operands))
+
+
+def _theory_card(theoryid) -> dict:
+    """nnpdf-data's theory card ``theory_cards/<id>.yaml`` (empty if it ships none)."""
+    import yaml
+
+    path = Path(nnpdf_data.__file__).parent / "theory_cards" / f"{theoryid}.yaml"
+    return yaml.safe_load(path.read_text()) if path.is_file() else {}

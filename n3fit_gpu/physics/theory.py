@@ -16,7 +16,10 @@ Conventions (shared by every table):
   ``xf_pid[q, p, y] = sum_{f,i} operator[q, p, y, f, i] * xf[f, i]``; ``q`` runs over the
   Q^2 subgrids concatenated in order (LHAPDF blocks, split at heavy-quark thresholds).
 
-This module reads and writes that format with numpy only; building one needs the [theory]
+NNPDF's own layout (``theory_N/fastkernel/*.pineappl.lz4``) is found and read by
+:mod:`.theory_source` and :mod:`.nnpdf_theory` into the same :class:`Theory` record.
+
+This module reads and writes our format with numpy only; building one needs the [theory]
 extra (eko, yadism, pineappl, pineko) and lives in ``scripts/build_theory.py``.
 """
 
@@ -29,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from n3fit_gpu.errors import TheoryError, TheoryNotFoundError
+from n3fit_gpu.physics.observables.dis import DISKernel
+from n3fit_gpu.physics.observables.protocol import Observable
 
 FORMAT_NAME = "n3fit_gpu-theory"
 FORMAT_VERSION = 1
@@ -85,35 +90,9 @@ def evolution_rotation(basis: Sequence[str] = BASIS) -> np.ndarray:
     return rotation
 
 
-@dataclass(frozen=True)
-class ObservableTheory:
-    """FK tables of one dataset, or of one positivity/integrability observable.
-
-    Attributes
-    ----------
-    name : str
-        dataset or observable name.
-    operation : str
-        "NULL" (one table) or "RATIO" (prediction of table 0 over that of table 1).
-    fktables : tuple[np.ndarray, ...]
-        each (ndata, nbasis, nx).
-    data_indices : np.ndarray | None
-        (ndata,) 0-based indices of the points kept after cuts into the commondata point list;
-        None for positivity/integrability observables.
-    kinematics : dict[str, np.ndarray]
-        e.g. "x", "Q2", "y", each (ndata,).
-    """
-
-    name: str
-    operation: str
-    fktables: tuple[np.ndarray, ...]
-    data_indices: np.ndarray | None
-    kinematics: dict[str, np.ndarray]
-
-    @property
-    def ndata(self) -> int:
-        """Number of points (rows of each FK table)."""
-        return self.fktables[0].shape[0]
+# A dataset's FK tables: the generic record of :mod:`~n3fit_gpu.physics.observables`, whose
+# operands hold one :class:`~n3fit_gpu.physics.observables.dis.DISKernel` each in our format.
+ObservableTheory = Observable
 
 
 @dataclass(frozen=True)
@@ -208,8 +187,23 @@ class Theory:
     integrability: Mapping[str, ObservableTheory]
     metadata: dict
 
+    @property
+    def no_evolution(self) -> str | None:
+        """Why this theory has no evolution operator we can read (None when it has one)."""
+        if "evolution" in self.metadata:
+            return None
+        return self.metadata.get("no_evolution", f"theory {self.theoryid} has no evolution")
+
     def evolution(self) -> EvolutionOperator:
-        """Load the evolution operator (read from disk and checksum-verified at each call)."""
+        """Load the evolution operator (read from disk and checksum-verified at each call).
+
+        Raises
+        ------
+        TheoryNotFoundError
+            the theory has none (:attr:`no_evolution` says why).
+        """
+        if self.no_evolution is not None:
+            raise TheoryNotFoundError(self.no_evolution)
         entry = self.metadata["evolution"]
         arrays = _read_npz(self.path, entry["file"], self.metadata)
         sizes = np.cumsum([len(grid) for grid in entry["q2_subgrids"]])[:-1]
@@ -263,11 +257,18 @@ def describe(metadata: dict) -> dict:
         "q0": float(metadata["q0"]),
         "alphas_mz": card.get("alphas"),
         "fitted_charm": bool(card.get("IC")),
-        "observables": "DIS",
-        "built_from": f"NNPDF theory card {card.get('ID')} with {metadata['build']['overrides']}"
-        if metadata.get("build", {}).get("overrides")
-        else f"NNPDF theory card {card.get('ID')}",
+        "observables": metadata.get("observables", "DIS"),
+        "built_from": _built_from(metadata),
     }
+
+
+def _built_from(metadata: dict) -> str:
+    card = metadata["theory_card"]
+    if metadata.get("nnpdf_folder"):
+        return f"NNPDF theory folder {metadata['nnpdf_folder']}"
+    if metadata.get("build", {}).get("overrides"):
+        return f"NNPDF theory card {card.get('ID')} with {metadata['build']['overrides']}"
+    return f"NNPDF theory card {card.get('ID')}"
 
 
 def summary_line(description: dict) -> str:
@@ -471,7 +472,7 @@ def _rebuild_command(metadata: dict) -> str:
 
 def _observable(
     name: str, entry: dict, tables: dict[str, np.ndarray], shape: tuple[int, int], path: Path
-) -> ObservableTheory:
+) -> Observable:
     """Assemble one observable from its theory.json entry and the loaded tables."""
     missing = [key for key in entry["fktables"] if key not in tables]
     if missing:
@@ -488,10 +489,11 @@ def _observable(
             f"{shape[1]}); rebuild the theory with `{BUILD_HINT}`"
         )
     indices = entry.get("data_indices")
-    return ObservableTheory(
+    rows = np.arange(ndata) if indices is None else np.asarray(indices, dtype=int)
+    return Observable(
         name=name,
         operation=entry["operation"],
-        fktables=fktables,
-        data_indices=None if indices is None else np.asarray(indices, dtype=int),
+        operands=tuple((DISKernel(fk, rows),) for fk in fktables),
+        data_indices=None if indices is None else rows,
         kinematics={key: np.asarray(value) for key, value in entry.get("kinematics", {}).items()},
     )

@@ -45,7 +45,8 @@ from n3fit_gpu.outputs.fit_folder import FitPaths, pending_replicas
 from n3fit_gpu.outputs.plots import new_figure, save_png
 from n3fit_gpu.outputs.scan_report import log_scale_for, ok_trials
 from n3fit_gpu.physics.fit_data import FitData, load_fit_data
-from n3fit_gpu.physics.theory import Theory, load_theory
+from n3fit_gpu.physics.theory import Theory
+from n3fit_gpu.physics.theory_source import load_card_theory
 from n3fit_gpu.scan.folds import fold_masks
 from n3fit_gpu.scan.layout import LOG_NAME, scan_runcard
 from n3fit_gpu.scan.predictions import load_trial_predictions
@@ -338,7 +339,7 @@ def build_ensemble(
     if not docs:
         raise OutputError(f"{root}: no finished trials yet; run the scan first")
     set_precision(card.double_precision)
-    theory = load_theory(path=theory_path) if theory_path else load_theory(card.theory.theoryid)
+    theory = load_card_theory(card, theory_path)
     data = load_fit_data(card, theory, card.replica_indices)
     folds = fold_masks(card, data)
     scan = load_members(root, docs, card, folds)

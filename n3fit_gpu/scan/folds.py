@@ -18,7 +18,8 @@ import numpy as np
 from n3fit_gpu.config.schema import RunCard
 from n3fit_gpu.ensemble.engine import Checkpoint
 from n3fit_gpu.fit import make_trainer
-from n3fit_gpu.physics.fit_data import FitData, predict
+from n3fit_gpu.physics.fit_data import FitData
+from n3fit_gpu.physics.observables.predict import predict_stacked
 from n3fit_gpu.physics.pdf_model import evaluate
 from n3fit_gpu.physics.theory import Theory
 from n3fit_gpu.scan import penalties
@@ -50,7 +51,7 @@ def fold_masks(card: RunCard, data: FitData) -> tuple[np.ndarray, ...]:
 
 def _all_predictions(data: FitData, xf: np.ndarray) -> np.ndarray:
     """Data predictions ``(R, n)`` for x·f ``(R, nx, 9)``."""
-    return np.stack([np.concatenate([predict(obs, r.T) for obs in data.observables]) for r in xf])
+    return predict_stacked(data.observables, xf)
 
 
 def _penalties(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from n3fit_gpu.ensemble.engine import TrainingResult
-from n3fit_gpu.physics.fit_data import predict
+from n3fit_gpu.physics.observables.predict import predict_stacked
 from n3fit_gpu.physics.theory import Theory
 
 SATURATION_X = np.logspace(-6, -4, 100)
@@ -44,8 +44,8 @@ def integrability(theory: Theory, names: Sequence[str], xf: np.ndarray) -> np.nd
     """Per replica, for x·f ``(R, nx, 9)`` on the theory grid and the named observables."""
     if not names:
         return np.zeros(xf.shape[0])
-    numbers = np.array(
-        [[np.abs(predict(theory.integrability[n], r.T)).sum() for n in names] for r in xf]
+    numbers = np.stack(
+        [np.abs(predict_stacked([theory.integrability[n]], xf)).sum(axis=1) for n in names], 1
     )
     overflow = np.where(numbers > INTEGRABILITY_THRESHOLD, numbers, 0.0).sum(axis=1)
     return np.expm1(np.minimum(overflow, OVERFLOW))

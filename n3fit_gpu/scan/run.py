@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from n3fit_gpu.config.schema import RunCard
 from n3fit_gpu.ensemble.backend import set_precision
 from n3fit_gpu.physics.fit_data import load_fit_data
-from n3fit_gpu.physics.theory import load_theory
+from n3fit_gpu.physics.theory_source import load_card_theory
 from n3fit_gpu.scan.folds import ScanProblem, fold_masks, train_folds
 from n3fit_gpu.scan.layout import CLAIMS_NAME, FOLDS_NAME, LOG_NAME, prepare_scan_folder
 from n3fit_gpu.scan.predictions import save_trial_predictions
@@ -149,7 +149,7 @@ def run_hyperscan(
     log.read()
     if all(tid in log.finished for tid in range(trials)):
         return root  # nothing left to run: no need to load data (late array tasks)
-    theory = load_theory(path=theory_path) if theory_path else load_theory(card.theory.theoryid)
+    theory = load_card_theory(card, theory_path)
     data = load_fit_data(card, theory, card.replica_indices)
     problem = ScanProblem(theory, data, fold_masks(card, data), card.kfold.penalties)
     objective = make_objective(card, problem, root, show_progress, trials_per_model)

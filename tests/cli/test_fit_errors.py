@@ -36,7 +36,7 @@ def card_with(tmp_path, old, new):
         ("description:", "description: !!python/object/apply:os.system ['true']\nx:", "tag"),
         ("theory: {theoryid: n3fit_gpu_dis_nlo}", "theory: {theoryid: n3fit_gpu_dis", "card.yml:"),
         ("theory: {theoryid: n3fit_gpu_dis_nlo}\n", "", "theory"),
-        ("theoryid: n3fit_gpu_dis_nlo", "theoryid: 40000000", "NNPDF theories are not installed"),
+        ("theoryid: n3fit_gpu_dis_nlo", "theoryid: 40000000", "no theory_40000000/ in"),
         ("{t0pdfset: null", "{t0pdfset: no/such/set", "datacuts.t0pdfset: no LHAPDF set at"),
     ],
 )

@@ -55,8 +55,9 @@ def build_grid(
     orders: int = 1,
     pdg: bool = False,
     polarized: bool = False,
+    xgrid: np.ndarray = XGRID,
 ) -> Grid:
-    """A grid with ``weights`` ``(orders, n, c, len(scales), nx[, nx])`` on f, at ``XGRID``."""
+    """A grid with ``weights`` ``(orders, n, c, len(scales), nx[, nx])`` on f, at ``xgrid``."""
     nconv = len(channels[0])
     n = weights.shape[1]
     grid = Grid(
@@ -73,7 +74,7 @@ def build_grid(
             ren=ScaleFuncForm.Scale(0), fac=ScaleFuncForm.Scale(0), frg=ScaleFuncForm.NoScale(0)
         ),
     )
-    nodes = [np.array(scales)] + [XGRID] * nconv
+    nodes = [np.array(scales)] + [np.asarray(xgrid, dtype=float)] * nconv
     for o, b, c in np.ndindex(weights.shape[:3]):
         subgrid = ImportSubgridV1(array=weights[o, b, c], node_values=nodes)
         grid.set_subgrid(o, b, c, subgrid.into())

@@ -131,8 +131,11 @@ def test_dataset_without_default_uncertainties_needs_a_variant():
     assert "legacy_dw" in _one_line_error(DatasetSpec("BCDMS_NC_NOTFIXED_P_EM-F2"))
 
 
-def test_non_dis_dataset_is_refused():
-    assert "only DIS" in _one_line_error(DatasetSpec("ATLAS_Z0J_8TEV_PT-Y"))
+def test_hadronic_dataset_reads_its_own_kinematic_variables():
+    cd = load_commondata(DatasetSpec("DYE605_Z0_38P8GEV_DW_PXSEC", "legacy"))
+    assert cd.ndata == 119 and cd.process_type == "DYP_FT"
+    assert set(cd.kinematics) == {"y", "M2", "sqrts"}
+    np.testing.assert_allclose(cd.kinematics["sqrts"], 38.8)
 
 
 def test_cfactors_from_nnpdf_data():
