@@ -364,6 +364,14 @@ class RunCard(_Block):
     same_trvl_per_replica: bool = Field(
         False, description="Give every replica the same training/validation split."
     )
+    resample_negative_pseudodata: bool = Field(
+        False,
+        description=(
+            "Redraw a Monte Carlo replica while any of its unpolarised data is negative. "
+            "n3fit 4.1.5's default, false, keeps every draw, so the replicas' mean is the data; "
+            "redrawing biases points whose uncertainty is comparable to their value upwards."
+        ),
+    )
     diagonal_basis: bool = Field(
         True,
         description=(

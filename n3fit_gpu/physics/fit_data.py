@@ -83,7 +83,9 @@ def closure_central(card, theory: Theory, datasets, observables) -> np.ndarray:
     central = predict_stacked(observables, truth.T[None])[0]
     if card.closuretest.fakenoise:
         faked = [cd.with_central(central[s]) for cd, s in zip(datasets, _slices(datasets))]
-        central = sample_replicas(faked, card.closuretest.filterseed, [0])[0]
+        central = sample_replicas(
+            faked, card.closuretest.filterseed, [0], card.resample_negative_pseudodata
+        )[0]
     return central
 
 
@@ -117,7 +119,9 @@ def load_fit_data(card, theory: Theory, replicas: Sequence[int]) -> FitData:
     covariance = build_covariance(datasets, t0_predictions(card, theory, observables))
     central = np.concatenate([cd.central for cd in datasets])
     if card.genrep:
-        pseudodata = sample_replicas(datasets, card.mcseed, replicas)
+        pseudodata = sample_replicas(
+            datasets, card.mcseed, replicas, card.resample_negative_pseudodata
+        )
     else:
         pseudodata = np.repeat(central[None, :], len(replicas), axis=0)
     if card.diagonal_basis:

@@ -11,10 +11,12 @@ drawn from its own generator, seeded by ``(mcseed, r)``:
   sources are ignored.
 
 So the replicas have mean ``central`` and covariance :func:`build_covariance` (to first order in
-the multiplicative uncertainties). Unpolarised DIS observables (structure functions, reduced
-cross sections) are positive: a replica with any negative value there is redrawn, from the same
-generator, as NNPDF does. Polarised ones (``DIS_POL``: g1, asymmetries) may be negative and
-are never redrawn.
+the multiplicative uncertainties). As in n3fit 4.1.5 (``resample_negative_pseudodata``, false
+by default) every draw is kept, so a replica may hold a negative value where a point's
+uncertainty is comparable to its value (large-x neutrino or high-Q² HERA points); with
+``resample_negative=True`` a replica with any negative unpolarised value (structure functions,
+reduced cross sections; not ``DIS_POL`` g1 or asymmetries) is redrawn from the same generator,
+which shifts such points' mean upwards (up to ~1σ for CHORUS ν̄ at large x).
 """
 
 from collections.abc import Sequence
@@ -83,7 +85,10 @@ def _draw(plan: _Shifts, shared: np.ndarray, rng: np.random.Generator) -> np.nda
 
 
 def sample_replicas(
-    datasets: Sequence[CommonData], seed: int, replicas: Sequence[int]
+    datasets: Sequence[CommonData],
+    seed: int,
+    replicas: Sequence[int],
+    resample_negative: bool = False,
 ) -> np.ndarray:
     """Pseudodata of several replicas, ``(len(replicas), n)`` over the concatenated datasets.
 
@@ -92,7 +97,8 @@ def sample_replicas(
     Raises
     ------
     DataError
-        if a replica still has a negative unpolarised DIS value after ``MAX_DRAWS`` draws.
+        with ``resample_negative``, if a replica still has a negative unpolarised value after
+        ``MAX_DRAWS`` draws.
     """
     plans, nshared = _layout(datasets)
     rows = []
@@ -104,14 +110,15 @@ def sample_replicas(
             negative = [
                 plan.cd.name
                 for plan, part in zip(plans, parts, strict=True)
-                if plan.positive and np.any(part < 0)
+                if resample_negative and plan.positive and np.any(part < 0)
             ]
             if not negative:
                 break
         else:
             raise DataError(
                 f"replica {replica}: pseudodata of {negative[0]} stayed negative after "
-                f"{MAX_DRAWS} draws; check its uncertainties (a point with σ ≫ its value?)"
+                f"{MAX_DRAWS} draws; set resample_negative_pseudodata: false (n3fit's default) "
+                "or check its uncertainties (a point with σ ≫ its value?)"
             )
         rows.append(np.concatenate(parts) if parts else np.zeros(0))
     return np.stack(rows) if rows else np.zeros((0, sum(cd.ndata for cd in datasets)))

@@ -85,17 +85,24 @@ def test_mean_and_covariance_match(datasets, samples):
     assert abs(mean_chi2 - n) < 5 * np.sqrt(2 * n / NSAMPLES)
 
 
-def test_unpolarised_dis_replicas_are_positive():
+def test_replicas_keep_negative_draws_by_default_as_n3fit():
     wide = synthetic("WIDE", [1.0, 1.0], [0.9, 0.9], [], [], [])
-    assert np.all(sample_replicas([wide], 1, range(200)) >= 0)
+    kept = sample_replicas([wide], 1, range(400))
+    assert np.any(kept < 0)
+    assert abs(kept.mean() - 1.0) < 4 * 0.9 / np.sqrt(kept.size)  # unbiased
+    redrawn = sample_replicas([wide], 1, range(400), resample_negative=True)
+    assert np.all(redrawn >= 0) and redrawn.mean() > kept.mean() + 0.1  # truncation bias
+
+
+def test_resampling_redraws_unpolarised_dis_only():
     polarised = synthetic("POL", [0.1, 0.1], [0.9, 0.9], [], [], [], process="DIS_POL")
-    assert np.any(sample_replicas([polarised], 1, range(200)) < 0)
+    assert np.any(sample_replicas([polarised], 1, range(200), resample_negative=True) < 0)
 
 
 def test_hopeless_positivity_raises():
     negative = synthetic("NEG", [-1.0], [1e-3], [], [], [])
-    with pytest.raises(DataError, match="replica 0: pseudodata of NEG"):
-        sample_replicas([negative], 1, [0])
+    with pytest.raises(DataError, match="replica 0: pseudodata of NEG.*resample_negative"):
+        sample_replicas([negative], 1, [0], resample_negative=True)
 
 
 def test_multiplicative_shifts_scale_and_additive_ones_add():
