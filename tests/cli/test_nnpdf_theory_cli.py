@@ -17,7 +17,7 @@ from tests.physics.nnpdf_folders import HADRONIC_DATASET, HADRONIC_POSITIVITY, T
 
 pytestmark = pytest.mark.theory
 ROOT = Path(__file__).resolve().parents[2]
-SLAC = "SLAC_NC_NOTFIXED_P_EM-F2, variant: legacy_dw"  # not in the test theory
+NUTEV = "NUTEV_CC_NOTFIXED_FE_NU-SIGMARED, variant: legacy"  # not in the test theory
 
 
 def hadronic_card(folder: Path, source: str = "quickstart.yml", **edits: str) -> Path:
@@ -70,7 +70,7 @@ def test_fit_with_a_hadronic_dataset_writes_exportgrids_and_says_why_no_lhapdf(
     [
         ({"t0pdfset: toy": "t0pdfset: null"}, "datacuts.t0pdfset"),
         (
-            {"NMC_NC_NOTFIXED_P_EM-SIGMARED, variant: legacy": SLAC},
+            {"NMC_NC_NOTFIXED_P_EM-SIGMARED, variant: legacy": NUTEV},
             "no FK table",
         ),
         ({f"theoryid: {THEORYID}": "theoryid: 4242"}, "theory_4242"),
