@@ -56,14 +56,23 @@ def check_versions(nnpdf_python: Path) -> None:
     """Exit with one line if NNPDF's eko differs from ours (the file format changes with it)."""
     import eko
 
-    run = subprocess.run(
-        [str(nnpdf_python), "-c", "import eko; print(eko.__version__)"],
-        capture_output=True,
-        text=True,
-    )
+    try:
+        run = subprocess.run(
+            [str(nnpdf_python), "-c", "import eko; print(eko.__version__)"],
+            capture_output=True,
+            text=True,
+        )
+    except OSError as error:
+        sys.exit(
+            f"error: cannot run {nnpdf_python} ({error.strerror}); make NNPDF's venv "
+            "with scripts/nnpdf_venv.sh and give its bin/python"
+        )
     theirs = run.stdout.strip()
     if run.returncode != 0:
-        sys.exit(f"error: {nnpdf_python} has no eko (is it the python of NNPDF's virtualenv?)")
+        sys.exit(
+            f"error: {nnpdf_python} has no eko; give the python of NNPDF's venv "
+            "(scripts/nnpdf_venv.sh)"
+        )
     if theirs != eko.__version__:
         sys.exit(
             f"error: eko {eko.__version__} here but {theirs} in {nnpdf_python}: write the EKO "
