@@ -46,10 +46,13 @@ Constraints built from the same operator (no data; the fit imposes them):
 * integrability at Q^2 = 3 GeV^2 (NNPDF_INTEG_3GEV_X{T3,T8,V,V3,V8}): x f at small x, which
   must vanish as x -> 0 for the integrals of T3, T8 and the valences to be finite.
 
-The evolution operator for LHAPDF6 grids goes from Q0 to 4 + 19 scales up to 1e8 GeV^2 (one
-block below the bottom threshold, one above; the threshold ends one and starts the other),
-stored as float32 with alpha_s(Q) from eko's couplings: ~0.3 MB per scale compressed, so 23
-scales keep the shipped theory within its 10 MB budget.
+The evolution operator for LHAPDF6 grids goes from Q0 to NNPDF4.0's 49 Q knots (1.65 to 1e5 GeV,
+12 up to m_b; ``--lhapdf-q``), on the FK x grid extended down to the exportgrid's x = 1e-9 with
+its own small-x ln x step (63 points: eko's interpolation is zero below its first point), and
+eko's interpolation matrix takes its output to the exportgrid's 196 x, the LHAPDF x knots. It is
+stored in the evolution basis (11 combinations out, 9 in; most blocks zero), float32, with
+alpha_s from eko's couplings: ~0.1 MB per scale compressed. ``--evolution-only`` recomputes it
+alone for an existing theory (one eko run, ~50 scales), leaving the FK tables and t0 as they are.
 """
 
 import argparse
