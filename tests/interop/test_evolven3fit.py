@@ -7,11 +7,13 @@ Tolerances. Our grids and evolven3fit's share the operator and the x and Q knots
 where evolven3fit interpolates: it reinterpolates the exportgrid (196 x) to the operator's 63-x
 input grid where we evaluate the network there, and at Q0 it writes the operator's identity
 reinterpolated back to the 196 knots where we write the exportgrid itself. Above Q0 they agree
-to ``RTOL`` (measured ~3e-5) where x f is at least ``FLOOR`` of its flavour's largest value at
-that Q (below that, near x = 1, a relative difference of two interpolations of a vanishing
-function tests nothing); at Q0, where evolven3fit's values are the exportgrid interpolated to
-63 points and back, to ``RTOL_Q0`` (measured: 2e-2 for the charm sea at x = 0.95, where it is
-1e-3 of its largest, 3e-3 at x = 5e-8).
+to ``RTOL`` relative, with ``FLOOR`` of the flavour's largest |x f| at that Q added to the
+denominator (near x = 1 and near the zero crossings of the fitted charm, a relative difference
+of two interpolations of a vanishing function tests nothing); at Q0, where evolven3fit's values
+are the exportgrid interpolated to 63 points and back, to ``RTOL_Q0``. The two readers
+interpolate differently (parton: a global bicubic spline per block; pdfflow: LHAPDF's local
+cubic), so between knots they differ by the interpolation error of the grid itself: with the
+same metric up to 1.0e-3, for the fitted charm just above Q0 (``READERS_RTOL``).
 """
 
 import json
@@ -31,7 +33,7 @@ from tests.outputs.grid_integrals import SUM_RULES, grid_sum_rules
 pytestmark = [pytest.mark.slow, pytest.mark.nnpdf]
 ROOT = Path(__file__).resolve().parents[2]
 PDFFLOW_PROBE = Path(__file__).with_name("pdfflow_probe.py")
-RTOL, RTOL_Q0, FLOOR = 1e-3, 5e-2, 1e-3
+RTOL, RTOL_Q0, READERS_RTOL, FLOOR = 1e-3, 5e-2, 2e-3, 1e-2
 PIDS = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 21)
 
 
@@ -63,14 +65,14 @@ def evolved(nnpdf_python, fit_folder, eko_file, tmp_path_factory) -> Path:
 
 
 def _differences(theirs: np.ndarray, ours: np.ndarray) -> np.ndarray:
-    """Per Q, the largest |theirs / ours - 1| where |ours| ≥ FLOOR × its flavour's largest at
-    that Q; a flavour that vanishes there (b below and at m_b) must vanish in both."""
+    """Per Q, the largest |theirs - ours| / (|ours| + FLOOR × the flavour's largest |x f| at
+    that Q): relative where x f is not small, and relative to FLOOR of the largest near a zero
+    crossing (fitted charm) or x = 1. A flavour that vanishes (b up to m_b) must in both."""
     scale = np.abs(ours).max(axis=-1, keepdims=True)  # (nq, npid, 1)
     vanishing = np.broadcast_to(scale <= 1e-10 * np.abs(ours).max(), ours.shape)
     assert np.all(np.abs(theirs[vanishing]) <= 1e-12 * np.abs(ours).max())
-    kept = (np.abs(ours) >= FLOOR * scale) & ~vanishing
-    ratio = np.where(kept, np.abs(theirs - ours) / np.where(kept, np.abs(ours), 1.0), 0.0)
-    return ratio.max(axis=(1, 2))
+    ratio = np.abs(theirs - ours) / (np.abs(ours) + FLOOR * scale + 1e-300)
+    return np.where(vanishing, 0.0, ratio).max(axis=(1, 2))
 
 
 def _compare_members(theirs_folder: Path, theirs_member, ours_folder: Path, ours_member):
@@ -147,18 +149,26 @@ def test_two_lhapdf_readers_agree_on_our_set(nnpdf_python, fit_folder):
         [[pdf.xfxQ2(pid, np.array([a, a]), b)[0, 0] for pid in PIDS] for a, b in zip(x, q2)]
     )
     scale = np.abs(mine).max(axis=0, keepdims=True)
-    kept = np.abs(mine) >= FLOOR * scale
-    worst = np.max(np.abs(theirs - mine)[kept] / np.abs(mine)[kept])
-    assert worst < RTOL, f"parton and pdfflow differ by {worst:.2e}"
+    worst = np.max(np.abs(theirs - mine) / (np.abs(mine) + FLOOR * scale))
+    assert worst < READERS_RTOL, f"parton and pdfflow differ by {worst:.2e}"
 
 
 def test_sum_rules_hold_on_our_grid_for_every_member(fit_folder):
+    """At Q0 the integrals over the grid's [1e-9, 1] are the fit's; above, momentum stays and
+    the u and d valence numbers over [0, 1] (the part below 1e-9 as a power law) are conserved.
+    Over [1e-9, 1] alone they fall by up to 4.6e-3 at 1e5 GeV, valence evolving below 1e-9;
+    s_v, whose small-x tail changes sign, is checked at Q0 only (it drifts by up to 4e-3)."""
     ours = fit_folder / "lhapdf" / fit_folder.name
-    members = len(list(ours.glob("*.dat")))
-    for member in range(members):
-        for block in read_lhapdf_member(ours, member):
-            integrals = grid_sum_rules(block.xgrid, block.pids, block.xf)
-            for name, expected in SUM_RULES.items():
+    for member in range(len(list(ours.glob("*.dat")))):
+        blocks = read_lhapdf_member(ours, member)
+        at_q0 = grid_sum_rules(blocks[0].xgrid, blocks[0].pids, blocks[0].xf[:1])
+        for name, expected in SUM_RULES.items():
+            assert abs(at_q0[name][0] - expected) < 1e-3, f"{name} at Q0, member {member}"
+        total_q0 = grid_sum_rules(blocks[0].xgrid, blocks[0].pids, blocks[0].xf[:1], tail=True)
+        for block in blocks:
+            total = grid_sum_rules(block.xgrid, block.pids, block.xf, tail=True)
+            np.testing.assert_allclose(total["momentum"], 1.0, atol=1e-3, err_msg=str(member))
+            for name in ("uv", "dv"):
                 np.testing.assert_allclose(
-                    integrals[name], expected, atol=1e-3, err_msg=f"{name}, member {member}"
+                    total[name], total_q0[name][0], atol=1e-3, err_msg=f"{name}, {member}"
                 )
