@@ -73,7 +73,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from n3fit_gpu.physics.pineappl_fk import EVOL_IDS
 from n3fit_gpu.physics.theory import (
@@ -264,6 +263,8 @@ def solve_eko(card: dict, xgrid: Sequence[float], targets, path: Path, cores: in
         output = builder.load_cards(theory, operator).build()
         recipes.create(output)
         steps = list(output.recipes) + list(output.recipes_matching)
+        from tqdm import tqdm  # here: scripts/write_eko.py imports this module without tqdm
+
         for recipe in tqdm(steps, desc="eko segments", leave=False):
             if recipe in output.recipes:
                 output.parts[recipe] = parts.evolve(output, recipe)
@@ -870,6 +871,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from eko.matchings import nf_default
     from pineko.evolve import construct_atlas
     from pineko.opcard_template import xgrid as pineko_xgrid
+    from tqdm import tqdm
 
     card, overrides = load_card(args.theoryid, args.pto)
     xgrid = np.asarray(pineko_xgrid, dtype=float)

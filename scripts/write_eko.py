@@ -1,11 +1,13 @@
 """Write a theory's LHAPDF evolution as an EKO, for NNPDF's ``evolven3fit evolve FIT --load EKO``.
 
 Needs eko (the [theory] extra), of the version that will read the file: NNPDF's evolven3fit
-reads the EKO with its own eko, so run this with the python of NNPDF's virtualenv, or give that
-python with ``--nnpdf-python`` and the versions are compared first. Usage::
+reads the EKO with its own eko, so run this with the python of NNPDF's virtualenv (it needs only
+numpy and eko from there, and this repository on PYTHONPATH), or give that python with
+``--nnpdf-python`` and the versions are compared first. Usage, from the repository root::
 
-    python scripts/write_eko.py --theory n3fit_gpu/physics/theories/n3fit_gpu_dis_nlo \
-        --output eko.tar [--nnpdf-python /tmp/nnpdf-venv/bin/python]
+    PYTHONPATH=. /tmp/nnpdf-venv/bin/python scripts/write_eko.py \
+        --theory n3fit_gpu/physics/theories/n3fit_gpu_dis_nlo --output eko.tar
+    python scripts/write_eko.py --theory DIR --output eko.tar --nnpdf-python VENV/bin/python
 
 The EKO holds our operator (theory.json "evolution": the 49 LHAPDF Q knots, nf by block) on its
 own x grid (``xgrid_in``, 1e-9..1), in eko's conventions: flavour basis (eko's 14 PDG ids) on
