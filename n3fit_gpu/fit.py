@@ -59,7 +59,7 @@ from n3fit_gpu.physics.observables.predict import predict_stacked
 from n3fit_gpu.physics.pdf_model import StackedPDF, evaluate
 from n3fit_gpu.physics.postfit import INTEGRABILITY_X, integrability_numbers
 from n3fit_gpu.physics.preprocessing import FlavourPreprocessing
-from n3fit_gpu.physics.theory import Theory, summary_line
+from n3fit_gpu.physics.theory import EvolutionOperator, Theory, summary_line
 from n3fit_gpu.physics.theory_source import load_card_theory
 
 ARC_LENGTH_FLAVOURS = ("sigma", "g", "v", "v3", "v8")  # as NNPDF reports them
@@ -261,6 +261,9 @@ def write_replicas(
     """
     xf_export = evaluate(model, EXPORT_XGRID)  # (R, 196, 9)
     xf_theory = evaluate(model, theory.xgrid)  # (R, nx, 9)
+    # the operator's input grid; none for a theory without an evolution (said once, at the end)
+    evolution = theory.evolution() if theory.no_evolution is None else None
+    xf_evolution = evaluate(model, evolution.xgrid_in) if evolution else xf_theory  # (R, nx_ev, 9)
     flavour = evolution_to_flavour(np.swapaxes(xf_export, 1, 2), theory.basis)  # (R, 14, 196)
     alpha = ops.convert_to_numpy(model.preprocessing.alpha)
     beta = ops.convert_to_numpy(model.preprocessing.beta)
@@ -274,7 +277,8 @@ def write_replicas(
     versions = code_versions(keras.backend.backend())
     numbers = list(data.replicas if numbers is None else numbers)
     fresh = np.array([bool(done) and r not in skip for done, r in zip(result.finished, numbers)])
-    _write_evolved_replicas(theory, paths, xf_theory, numbers, fresh)
+    if evolution is not None:
+        _write_evolved_replicas(theory, evolution, paths, xf_evolution, xf_export, numbers, fresh)
     for i, replica in enumerate(numbers):
         if not fresh[i]:
             continue
@@ -283,6 +287,8 @@ def write_replicas(
         atomic_savez(
             folder / PDF_Q0_FILE,
             xf=xf_theory[i].T,
+            xf_evolution=xf_evolution[i].T,
+            xf_export=xf_export[i].T,
             history_epochs=result.history.epochs,
             history_training=result.history.training[:, i],
             history_validation=result.history.validation[:, i],
@@ -316,15 +322,18 @@ def write_replicas(
 
 
 def _write_evolved_replicas(
-    theory: Theory, paths: FitPaths, xf: np.ndarray, numbers: list[int], finished: np.ndarray
+    theory: Theory,
+    evolution: EvolutionOperator,
+    paths: FitPaths,
+    xf_evolution: np.ndarray,
+    xf_export: np.ndarray,
+    numbers: list[int],
+    finished: np.ndarray,
 ) -> None:
     """``nnfit/`` as NNPDF's evolven3fit leaves it (``<name>.info``, ``replica_N/<name>.dat``),
-    so that NNPDF's own ``postfit`` runs on the fit folder. ``xf``: ``(R, nx, nbasis)``.
-    Nothing for a theory without an evolution operator (the fit says so once, at its end)."""
-    if theory.no_evolution is not None:
-        return
-    evolution = theory.evolution()
-    grids = evolution.apply(np.swapaxes(xf, 1, 2))  # (R, nq, npid, nx_out)
+    so that NNPDF's own ``postfit`` runs on the fit folder. ``xf_evolution``: ``(R, nx_ev,
+    nbasis)`` on ``evolution.xgrid_in``; ``xf_export``: ``(R, 196, nbasis)``, written at Q0."""
+    grids = evolution.apply(np.swapaxes(xf_evolution, 1, 2), _at_knots(evolution, xf_export))
     replicas = {r: grids[i] for i, r in enumerate(numbers) if finished[i]}
     if replicas:
         write_evolven3fit_layout(
@@ -336,6 +345,12 @@ def _write_evolved_replicas(
             replicas,
             lhapdf_info(theory, evolution),
         )
+
+
+def _at_knots(evolution: EvolutionOperator, xf_export: np.ndarray) -> np.ndarray | None:
+    """The exportgrid's x·f ``(R, nbasis, 196)`` where it is the LHAPDF x grid, else None."""
+    same = np.array_equal(evolution.xgrid_out, EXPORT_XGRID)
+    return np.swapaxes(xf_export, 1, 2) if same else None
 
 
 def _write_chi2exps(path: Path, history, i: int) -> None:

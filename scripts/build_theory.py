@@ -52,10 +52,13 @@ Constraints built from the same operator (no data; the fit imposes them):
 * integrability at Q^2 = 3 GeV^2 (NNPDF_INTEG_3GEV_X{T3,T8,V,V3,V8}): x f at small x, which
   must vanish as x -> 0 for the integrals of T3, T8 and the valences to be finite.
 
-The evolution operator for LHAPDF6 grids goes from Q0 to 4 + 19 scales up to 1e8 GeV^2 (one
-block below the bottom threshold, one above; the threshold ends one and starts the other),
-stored as float32 with alpha_s(Q) from eko's couplings: ~0.3 MB per scale compressed, so 23
-scales keep the shipped theory within its 10 MB budget.
+The evolution operator for LHAPDF6 grids goes from Q0 to NNPDF4.0's 49 Q knots (1.65 to 1e5 GeV,
+12 up to m_b; ``--lhapdf-q``), on the FK x grid extended down to the exportgrid's x = 1e-9 with
+its own small-x ln x step (63 points: eko's interpolation is zero below its first point), and
+eko's interpolation matrix takes its output to the exportgrid's 196 x, the LHAPDF x knots. It is
+stored in the evolution basis (11 combinations out, 9 in; most blocks zero), float32, with
+alpha_s from eko's couplings: ~0.1 MB per scale compressed. ``--evolution-only`` recomputes it
+alone for an existing theory (one eko run, ~50 scales), leaving the FK tables and t0 as they are.
 """
 
 import argparse
@@ -76,12 +79,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from n3fit_gpu.physics.pineappl_fk import EVOL_IDS
 from n3fit_gpu.physics.theory import (
     BASIS,
     EVOLUTION_FILE,
+    METADATA_FILE,
     Q0_PIDS,
     evolution_rotation,
     load_theory,
@@ -96,7 +99,23 @@ POSITIVITY_X = np.concatenate(
 )
 POSITIVITY = {"XUQ": 2, "XUB": -2, "XDQ": 1, "XDB": -1, "XSQ": 3, "XSB": -3, "XGL": 21}
 INTEGRABILITY = ("t3", "t8", "v", "v3", "v8")
-LHAPDF_Q2MAX = 1e8
+LHAPDF_Q2MAX = 1e8  # top of the FK tables' Q^2 interpolation blocks (--lhapdf-points)
+# The LHAPDF Q knots (GeV) of NNPDF4.0's sets (evolven3fit --legacy40): 49 values from Q0 = 1.65
+# to 1e5 GeV, 12 of them up to m_b = 4.92; the builder checks that Q0 and the bottom threshold
+# are knots (the threshold ends the nf = 4 block and starts the nf = 5 one).
+LHAPDF_Q_KNOTS = (
+    1.65, 1.7874388, 1.9429053, 2.1193749, 2.3204100, 2.5502944, 2.8142025, 3.1184122,
+    3.4705775, 3.8800751, 4.3584516, 4.92, 5.5493622, 6.2897452, 7.1650687, 8.2052867,
+    9.4481248, 10.941378, 12.745972, 14.940062, 17.624572, 20.930715, 25.030298, 30.149928,
+    36.590777, 44.756282, 55.191298, 68.637940, 86.115921, 109.03923, 139.38725, 179.95815,
+    234.74820, 309.52544, 412.70732, 556.71861, 760.11795, 1050.9694, 1472.2574, 2090.6996,
+    3011.2909, 4401.6501, 6533.3918, 9853.5186, 15109.614, 23573.066, 37444.017, 60599.320,
+    100000.0,
+)  # fmt: skip
+LHAPDF_XMIN = 1e-9  # the exportgrid's first x, and so evolven3fit's XMin
+# the evolution's output combinations (eko's evolution basis without photon, V35, T35: with no
+# top quark V35 = V and T35 = Sigma); a flavour is a fixed combination of them
+EVOLUTION_OUTPUT = ("S", "g", "V", "V3", "V8", "V15", "V24", "T3", "T8", "T15", "T24")
 TOP_THRESHOLD_OFF = 1e4  # ktThr putting the top threshold at 1.7e6 GeV, out of every range
 LHAPDF_PIDS = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 21)
 EKO_PIDS = (22, -6, -5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5, 6)  # eko.basis_rotation order
@@ -318,6 +337,8 @@ def solve_eko(card: dict, xgrid: Sequence[float], targets, path: Path, cores: in
         output = builder.load_cards(theory, operator).build()
         recipes.create(output)
         steps = list(output.recipes) + list(output.recipes_matching)
+        from tqdm import tqdm  # here: scripts/write_eko.py imports this module without tqdm
+
         for recipe in tqdm(steps, desc="eko segments", leave=False):
             if recipe in output.recipes:
                 output.parts[recipe] = parts.evolve(output, recipe)
@@ -647,8 +668,56 @@ def build_constraints(operators: OperatorSet, xgrid: np.ndarray) -> tuple[dict, 
     return arrays, positivity, integrability
 
 
-def build_evolution(operators: OperatorSet, card: dict, subgrids: dict, xgrid: np.ndarray) -> dict:
-    """LHAPDF operator (nq, 11, nx, 9, nx) float32 with alpha_s, blocks in order."""
+def lhapdf_q2_blocks(card: dict, q_knots: Sequence[float]) -> dict[int, np.ndarray]:
+    """The LHAPDF Q^2 knots by flavour number: Q0 .. threshold (nf = 4), threshold .. (nf = 5).
+
+    Q0 and the bottom threshold must be knots, so that the blocks meet where eko's flavour
+    number changes and the first knot is the fit's own scale.
+    """
+    q2 = np.asarray(q_knots, dtype=float) ** 2
+    q0sq, threshold = card["Q0"] ** 2, (card["kbThr"] * card["mb"]) ** 2
+    missing = [
+        q
+        for q, value in (("Q0", q0sq), ("kbThr*mb", threshold))
+        if not np.isclose(q2, value, rtol=1e-7).any()
+    ]
+    if missing or np.any(np.diff(q2) <= 0) or not np.isclose(q2[0], q0sq, rtol=1e-7):
+        sys.exit(
+            f"error: the LHAPDF Q knots must increase from Q0 = {card['Q0']} GeV and contain the "
+            f"bottom threshold {np.sqrt(threshold)} GeV (missing: {missing or 'Q0 first'})"
+        )
+    q2[np.isclose(q2, q0sq, rtol=1e-7)] = q0sq
+    q2[np.isclose(q2, threshold, rtol=1e-7)] = threshold
+    return {4: q2[q2 <= threshold], 5: q2[q2 >= threshold]}
+
+
+def evolution_xgrid(xgrid: np.ndarray, xmin: float = LHAPDF_XMIN) -> np.ndarray:
+    """The FK tables' x grid extended down to ``xmin`` with its own small-x ln x spacing.
+
+    eko's interpolation is zero below its grid's first point (it does not extrapolate), so an
+    operator whose output must reach the exportgrid's x = 1e-9 is computed on a grid that starts
+    there.
+    """
+    step = float(np.log(xgrid[1] / xgrid[0]))
+    extra = int(np.ceil(np.log(xgrid[0] / xmin) / step))
+    return np.concatenate([np.geomspace(xmin, xgrid[0], extra + 1)[:-1], xgrid])
+
+
+def output_rotation() -> np.ndarray:
+    """(len(LHAPDF_PIDS), len(EVOLUTION_OUTPUT)): x f of each LHAPDF flavour from the
+    evolution combinations, with no photon and no top (V35 = V, T35 = Sigma)."""
+    from eko import basis_rotation as br
+
+    inverse = np.linalg.inv(br.rotate_flavor_to_evolution)  # flavour <- 14 evolution combos
+    columns = {label: inverse[:, br.evol_basis.index(label)] for label in br.evol_basis}
+    columns["V"] = columns["V"] + columns["V35"]
+    columns["S"] = columns["S"] + columns["T35"]
+    rows = [br.flavor_basis_pids.index(pid) for pid in LHAPDF_PIDS]
+    return np.stack([columns[label][rows] for label in EVOLUTION_OUTPUT], axis=1)
+
+
+def alphas_at(card: dict, q2s: Sequence[float], nfs: Sequence[int]) -> np.ndarray:
+    """alpha_s(Q^2) of eko's couplings at each (Q^2, nf)."""
     import eko.couplings
     from eko.io.runcards import Legacy
 
@@ -661,23 +730,83 @@ def build_evolution(operators: OperatorSet, card: dict, subgrids: dict, xgrid: n
         hqm_scheme=theory.heavy.masses_scheme,
         thresholds_ratios=np.power(theory.heavy.matching_ratios, 2.0).tolist(),
     )
-    rows = [EKO_PIDS.index(pid) for pid in LHAPDF_PIDS]
-    blocks, alphas, q2s = [], [], []
-    for nf, grid in subgrids.items():
-        for q2 in grid:
-            blocks.append(to_basis(operators.exact(float(q2), nf)[rows], xgrid, xgrid))
-            alphas.append(4.0 * np.pi * couplings.a_s(float(q2), nf_to=nf))
-            q2s.append(q2)
-    operator = np.asarray(blocks)
+    return np.array([4.0 * np.pi * couplings.a_s(float(q2), nf_to=nf) for q2, nf in zip(q2s, nfs)])
+
+
+def cached_eko(card, xgrid, targets, path: Path, cores: int, cache: Path | None) -> dict:
+    """:func:`solve_eko`, its operators kept in (or read back from) ``cache`` (an .npz) when
+    given: a later step that fails then costs no second eko run."""
+    if cache is not None and cache.is_file():
+        with np.load(cache) as stored:
+            if np.array_equal(stored["xgrid"], xgrid) and stored["targets"].tolist() == [
+                list(t) for t in targets
+            ]:
+                return {tuple(t): op for t, op in zip(targets, stored["operators"])}
+    computed = solve_eko(card, xgrid, targets, path, cores)
+    if cache is not None:
+        operators = np.stack([computed[(q2, nf)] for q2, nf in targets])
+        np.savez(cache, xgrid=xgrid, targets=np.array(targets), operators=operators)
+    return computed
+
+
+def build_evolution(
+    card: dict, xgrid: np.ndarray, q_knots, work: Path, cores: int, cache: Path | None = None
+):
+    """eko from Q0 to the LHAPDF knots on the extended x grid -> (evolution.npz arrays, record).
+
+    Stored: "operator" (nq, 11 EVOLUTION_OUTPUT, nx_ev, 9 BASIS, nx_ev) float32 on x f,
+    "output_rotation" (11 LHAPDF_PIDS, 11), "xgrid_in" (nx_ev: operator input and output grid),
+    "xgrid_out" (the exportgrid's 196 x, the LHAPDF x knots), "x_interpolation" (196, nx_ev:
+    eko's degree-4 ln x interpolation of f, as x f), "q2", "alphas", "q2_input" (Q0^2).
+    In the evolution basis most (output, input) blocks are zero, which npz compresses away.
+    """
+    from eko import basis_rotation as br
+    from eko.interpolation import InterpolatorDispatcher, XGrid
+
+    from n3fit_gpu.outputs.exportgrid import EXPORT_XGRID
+
+    blocks = lhapdf_q2_blocks(card, q_knots)
+    targets = [(float(q2), nf) for nf, grid in blocks.items() for q2 in grid]
+    x_ev = evolution_xgrid(np.asarray(xgrid))
+    computed = cached_eko(card, x_ev, targets, work / "lhapdf_eko.tar", cores, cache)
+    to_evolution = br.rotate_flavor_to_evolution[[br.evol_basis.index(c) for c in EVOLUTION_OUTPUT]]
+    rotation = output_rotation()
+    operator, worst = [], 0.0
+    for target in targets:
+        flavours = computed[target]  # (14, nx_ev, 14, nx_ev) on f
+        combos = to_basis(np.einsum("ca,aybx->cybx", to_evolution, flavours), x_ev, x_ev)
+        exact = to_basis(flavours[[br.flavor_basis_pids.index(p) for p in LHAPDF_PIDS]], x_ev, x_ev)
+        rebuilt = np.einsum("pc,cyfx->pyfx", rotation, combos)
+        worst = max(worst, float(np.abs(rebuilt - exact).max() / np.abs(exact).max()))
+        operator.append(combos)
+    if worst > 1e-12:
+        sys.exit(f"error: flavours from the evolution combinations differ by {worst:.1e}")
+    operator = np.asarray(operator)
     # entries below 1e-9 of a block's largest are integration noise; zeros compress
     noise = 1e-9 * np.abs(operator).max(axis=(1, 2, 3, 4), keepdims=True)
     operator[np.abs(operator) < noise] = 0.0
-    return {
+    interpolation = InterpolatorDispatcher(XGrid(x_ev), 4, False).get_interpolation(EXPORT_XGRID)
+    q2s = np.array([q2 for q2, _ in targets])
+    arrays = {
         "operator": operator.astype(np.float32),
-        "xgrid_out": xgrid,
-        "q2": np.asarray(q2s),
-        "alphas": np.asarray(alphas),
+        "output_rotation": rotation,
+        "xgrid_in": x_ev,
+        "xgrid_out": EXPORT_XGRID,
+        "x_interpolation": interpolation * EXPORT_XGRID[:, None] / x_ev[None, :],
+        "q2": q2s,
+        "alphas": alphas_at(card, q2s, [nf for _, nf in targets]),
+        "q2_input": np.array(card["Q0"] ** 2),
     }
+    record = {
+        "file": EVOLUTION_FILE,
+        "q2_subgrids": [grid.tolist() for grid in blocks.values()],
+        "pids": list(LHAPDF_PIDS),
+        "output": list(EVOLUTION_OUTPUT),
+        "xgrid_in": x_ev.tolist(),
+        "nx_out": len(EXPORT_XGRID),
+        "rotation_check": worst,
+    }
+    return arrays, record
 
 
 def check_interpolation(operators: OperatorSet, checks, xgrid: np.ndarray) -> list[float]:
@@ -736,6 +865,51 @@ def skip_n3lo_matching() -> None:
     as3.A_singlet, as3.A_ns = no_singlet, no_non_singlet
 
 
+def prepare_eko() -> None:
+    """numba's cache and the N3LO stubs (:func:`skip_n3lo_matching`), before eko runs."""
+    os.environ["NUMBA_CACHE_DIR"] = str(NUMBA_CACHE)  # before numba is imported
+    skip_n3lo_matching()
+
+
+def rebuild_evolution(
+    folder: Path, q_knots: Sequence[float], cores: int, cache: Path | None = None
+) -> None:
+    """Recompute a built theory's evolution.npz (and its theory.json entries) in place.
+
+    The FK tables, t0 and every other theory.json entry are kept byte for byte; the build
+    record gets an "evolution" entry (command, versions, seconds, date).
+    """
+    from n3fit_gpu.atomic import atomic_savez, atomic_write_json
+    from n3fit_gpu.physics.theory import read_metadata, sha256
+
+    start = time.time()
+    metadata = read_metadata(folder)
+    prepare_eko()
+    with tempfile.TemporaryDirectory(prefix="n3fit_gpu_evolution_") as tmp:
+        with contextlib.redirect_stdout(io.StringIO()):
+            arrays, record = build_evolution(
+                metadata["theory_card"],
+                np.asarray(metadata["xgrid"]),
+                q_knots,
+                Path(tmp),
+                cores,
+                cache,
+            )
+    atomic_savez(folder / EVOLUTION_FILE, **arrays)
+    metadata["evolution"] = record
+    metadata["files"][EVOLUTION_FILE] = sha256(folder / EVOLUTION_FILE)
+    metadata["build"]["evolution"] = {
+        "command": shlex.join(["python", "scripts/build_theory.py", *sys.argv[1:]]),
+        "versions": {name: importlib.metadata.version(name) for name in ("eko", "numpy")},
+        "seconds": round(time.time() - start, 1),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_json(folder / METADATA_FILE, metadata, indent=1)
+    print(
+        f"wrote {folder / EVOLUTION_FILE}: {arrays['operator'].shape}, {time.time() - start:.0f} s"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -768,7 +942,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         nargs=2,
         default=(4, 19),
         metavar=("BELOW", "ABOVE"),
-        help="Q^2 points of the LHAPDF blocks below and above the bottom threshold",
+        help="Q^2 points of the blocks below and above the bottom threshold that the FK "
+        "tables' operators are interpolated on (with --refine)",
+    )
+    parser.add_argument(
+        "--lhapdf-q",
+        type=float,
+        nargs="+",
+        default=list(LHAPDF_Q_KNOTS),
+        metavar="Q",
+        help="Q knots (GeV) of the LHAPDF grids, from Q0 and through the bottom threshold "
+        "(default: NNPDF4.0's 49)",
+    )
+    parser.add_argument(
+        "--eko-cache",
+        type=Path,
+        help="an .npz keeping the LHAPDF evolution's eko operators (reused when it matches)",
+    )
+    parser.add_argument(
+        "--evolution-only",
+        action="store_true",
+        help="recompute only the LHAPDF evolution (evolution.npz) of the theory in --output, "
+        "from the card in its theory.json; FK tables and t0 are left as they are",
     )
     parser.add_argument(
         "--refine",
@@ -795,6 +990,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "each dataset with Q^2 >= Q0^2 (cuts are not applied; rows below Q0^2 are zero)",
     )
     args = parser.parse_args(argv)
+    if args.evolution_only:
+        if args.output is None:
+            parser.error("--evolution-only rewrites the evolution of --output DIR")
+        rebuild_evolution(args.output, args.lhapdf_q, args.cores, args.eko_cache)
+        return
     if (args.output is None) == (args.extend is None):
         parser.error("give exactly one of --output DIR (a new theory) and --extend THEORY")
     if args.extend is not None:
@@ -804,14 +1004,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not name[:1].isalpha():
         parser.error(f"--name {name!r}: a theory name starts with a letter (e.g. my_dis_nlo)")
     start = time.time()
-    os.environ["NUMBA_CACHE_DIR"] = str(NUMBA_CACHE)  # before numba is imported
-    skip_n3lo_matching()
+    prepare_eko()
     os.environ.setdefault("YADISM_LOG_LEVEL", str(logging.ERROR))  # yadism resets eko's too
     os.environ.setdefault("YADISM_SILENT_MODE", "1")
 
     from eko.matchings import nf_default
     from pineko.evolve import construct_atlas
     from pineko.opcard_template import xgrid as pineko_xgrid
+    from tqdm import tqdm
 
     card, overrides = load_card(args.theoryid, args.pto)
     xgrid = np.asarray(pineko_xgrid, dtype=float)
@@ -848,7 +1048,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         constraint_tables, positivity, integrability = build_constraints(operators, xgrid)
         progress.update()
         progress.set_postfix_str("evolution operator")
-        evolution = build_evolution(operators, card, nodes["lhapdf"], xgrid)
+        evolution, evolution_record = build_evolution(
+            card, xgrid, args.lhapdf_q, work, args.cores, args.eko_cache
+        )
         progress.update()
     metadata = {
         "name": name,
@@ -862,11 +1064,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "datasets": entries,
         "positivity": positivity,
         "integrability": integrability,
-        "evolution": {
-            "file": EVOLUTION_FILE,
-            "q2_subgrids": [grid.tolist() for grid in nodes["lhapdf"].values()],
-            "pids": list(LHAPDF_PIDS),
-        },
+        "evolution": evolution_record,
         "build": {
             "command": shlex.join(["python", "scripts/build_theory.py", *sys.argv[1:]]),
             "versions": {name: importlib.metadata.version(name) for name in VERSIONED},

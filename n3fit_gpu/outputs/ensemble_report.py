@@ -16,7 +16,7 @@ import numpy as np
 
 from n3fit_gpu.atomic import atomic_write_json
 from n3fit_gpu.errors import OutputError
-from n3fit_gpu.outputs.exportgrid import EXPORT_LABELS
+from n3fit_gpu.outputs.exportgrid import EXPORT_LABELS, EXPORT_XGRID
 from n3fit_gpu.outputs.fit_report import write_fit_report
 from n3fit_gpu.outputs.lhapdf import write_lhapdf_set
 from n3fit_gpu.outputs.plots import plot_chi2_per_dataset, plot_pdf_bands, plot_training_curves
@@ -87,7 +87,7 @@ def write_ensemble_outputs(
         xf = np.stack([f["xf"] for f in loaded])  # (R, nbasis, nx)
         summary["chi2_per_dataset"] = _chi2_table(card, theory, xf)
         if theory.no_evolution is None:
-            _write_lhapdf(theory, paths, xf)
+            _write_lhapdf(theory, paths, loaded, good)
         else:
             summary["lhapdf"] = f"not written: {theory.no_evolution}"
         stops = np.array([infos[r].stop_epoch for r in good])
@@ -116,9 +116,9 @@ def postfit(infos: dict, settings: PostfitSettings) -> PostfitResult:
     )
 
 
-def _write_lhapdf(theory: Theory, paths, xf: np.ndarray) -> None:
+def _write_lhapdf(theory: Theory, paths, loaded: list, replicas: Sequence[int]) -> None:
     evolution = theory.evolution()
-    grids = evolution.apply(xf)  # (R, nq, npid, nx_out)
+    grids = evolution.apply(*evolution_inputs(theory, evolution, loaded, replicas))
     write_lhapdf_set(
         paths.root / "lhapdf",
         paths.name,
@@ -128,6 +128,27 @@ def _write_lhapdf(theory: Theory, paths, xf: np.ndarray) -> None:
         grids,
         lhapdf_info(theory, evolution),
     )
+
+
+def evolution_inputs(
+    theory: Theory, evolution: EvolutionOperator, loaded: list, replicas: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """x·f ``(R, nbasis, nx_ev)`` on the operator's input grid, and ``(R, nbasis, nx_out)`` on
+    the LHAPDF x knots where the replicas' ``pdf_q0.npz`` hold them (None otherwise)."""
+    if all("xf_evolution" in f for f in loaded):
+        xf_in = np.stack([f["xf_evolution"] for f in loaded])
+    elif np.array_equal(evolution.xgrid_in, theory.xgrid):
+        xf_in = np.stack([f["xf"] for f in loaded])
+    else:
+        old = [r for r, f in zip(replicas, loaded) if "xf_evolution" not in f]
+        raise OutputError(
+            f"replicas {old[:5]} were written before theory {theory.theoryid} evolved from its "
+            "own x grid (no xf_evolution in pdf_q0.npz); refit them: delete their "
+            "nnfit/replica_N folders and rerun with --resume"
+        )
+    same = np.array_equal(evolution.xgrid_out, EXPORT_XGRID)
+    at_knots = same and all("xf_export" in f for f in loaded)
+    return xf_in, np.stack([f["xf_export"] for f in loaded]) if at_knots else None
 
 
 def lhapdf_info(theory: Theory, evolution: EvolutionOperator) -> dict:

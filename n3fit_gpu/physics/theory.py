@@ -4,7 +4,8 @@ A theory is a directory written by ``scripts/build_theory.py`` (format version 1
 
     theory.json       metadata: card, Q0, x grid, basis, cuts, datasets, checksums, build record
     fktables.npz      one array per FK table, shape (ndata, nbasis, nx), float64
-    evolution.npz     "operator" (nq, npid, nx_out, nbasis, nx), "xgrid_out", "q2", "alphas"
+    evolution.npz     "operator" (nq, nout, nx_ev, nbasis, nx_ev), "xgrid_in", "xgrid_out",
+                      "x_interpolation", "output_rotation", "q2", "alphas", "q2_input"
 
 Conventions (shared by every table):
 
@@ -12,9 +13,10 @@ Conventions (shared by every table):
   evolution basis ``BASIS`` (Sigma, g, V, V3, V8, V15, T3, T8, T15; fitted charm, no bottom).
 * a DIS prediction is ``pred[n] = sum_{f,i} FK[n, f, i] * xf[f, i]``; an observable with
   operation "RATIO" is ``pred0 / pred1`` of its two tables.
-* the evolution operator gives x f of PDG flavour ``pid`` at (x_out, Q^2):
-  ``xf_pid[q, p, y] = sum_{f,i} operator[q, p, y, f, i] * xf[f, i]``; ``q`` runs over the
-  Q^2 subgrids concatenated in order (LHAPDF blocks, split at heavy-quark thresholds).
+* the evolution operator gives x f of PDG flavour ``pid`` at the LHAPDF knots (x_out, Q^2)
+  from x f at Q0 on its own input grid ``xgrid_in`` (see :class:`EvolutionOperator`); ``q``
+  runs over the Q^2 subgrids concatenated in order (LHAPDF blocks, split at heavy-quark
+  thresholds).
 
 NNPDF's own layout (``theory_N/fastkernel/*.pineappl.lz4``) is found and read by
 :mod:`.theory_source` and :mod:`.nnpdf_theory` into the same :class:`Theory` record.
@@ -99,6 +101,16 @@ ObservableTheory = Observable
 class EvolutionOperator:
     """Evolution from Q0 to the Q^2 grid of an LHAPDF6 set, with alpha_s on the same grid.
 
+    x f of flavour ``pids[p]`` at ``(q2[q], xgrid_out[y])`` from x f at Q0 on ``xgrid_in``::
+
+        evolved[q, c, z] = sum_{f,i} operator[q, c, z, f, i] * xf_in[f, i]   (z on xgrid_in)
+        xf[q, p, y] = sum_{c,z} output_rotation[p, c] * x_interpolation[y, z] * evolved[q, c, z]
+
+    Theories built before December 2026 store the flavours themselves on ``xgrid_out``
+    (``output_rotation`` and ``x_interpolation`` None: identities). At ``q2_input`` (Q0^2, when
+    it is a knot) the evolution is the identity, and :meth:`apply` can take the PDF's own
+    values at ``xgrid_out`` there instead of their interpolation.
+
     Attributes
     ----------
     q2_subgrids : tuple[np.ndarray, ...]
@@ -107,11 +119,22 @@ class EvolutionOperator:
     pids : tuple[int, ...]
         PDG ids of the output flavours (npid,).
     xgrid_out : np.ndarray
-        (nx_out,) output x grid.
+        (nx_out,) the LHAPDF x knots.
     operator : np.ndarray
-        (nq, npid, nx_out, nbasis, nx), nq = total length of the subgrids.
+        (nq, nout, nx_ev, nbasis, nx_ev), nq = total length of the subgrids; nout = npid and
+        nx_ev = nx_out when the rotation and interpolation are None.
     alphas : np.ndarray
         (nq,) strong coupling at each Q.
+    xgrid_in : np.ndarray
+        (nx_ev,) x grid of the operator's input (and output, before ``x_interpolation``).
+    output_rotation : np.ndarray | None
+        (npid, nout) flavours from the operator's output combinations.
+    x_interpolation : np.ndarray | None
+        (nx_out, nx_ev) x f on ``xgrid_out`` from x f on ``xgrid_in``.
+    q2_input : float | None
+        Q0^2 of the input.
+    basis : tuple[str, ...]
+        labels of the input's basis axis.
     """
 
     q2_subgrids: tuple[np.ndarray, ...]
@@ -119,30 +142,59 @@ class EvolutionOperator:
     xgrid_out: np.ndarray
     operator: np.ndarray
     alphas: np.ndarray
+    xgrid_in: np.ndarray
+    output_rotation: np.ndarray | None = None
+    x_interpolation: np.ndarray | None = None
+    q2_input: float | None = None
+    basis: tuple[str, ...] = BASIS
 
     @property
     def q2(self) -> np.ndarray:
         """All Q^2 values in order, shape (nq,)."""
         return np.concatenate(self.q2_subgrids)
 
-    def apply(self, xf_basis: np.ndarray) -> np.ndarray:
+    def apply(self, xf_in: np.ndarray, xf_out_at_q0: np.ndarray | None = None) -> np.ndarray:
         """Evolve x f at Q0 to every (Q^2, flavour, x_out).
 
         Parameters
         ----------
-        xf_basis : np.ndarray
-            (..., nbasis, nx) x times the PDF at Q0 in the theory's basis, on its x grid.
+        xf_in : np.ndarray
+            (..., nbasis, nx_ev) x times the PDF at Q0 in ``basis``, on ``xgrid_in``.
+        xf_out_at_q0 : np.ndarray, optional
+            (..., nbasis, nx_out) the same PDF on ``xgrid_out``: written as it is at the Q0
+            knot (identity evolution), where the operator would give its interpolation.
 
         Returns
         -------
         np.ndarray
             (..., nq, npid, nx_out) x times the PDF of each flavour.
         """
-        nq, npid, nx_out, nbasis, nx = self.operator.shape
-        batch = xf_basis.shape[:-2]
-        flat = xf_basis.reshape(-1, nbasis * nx)
-        evolved = flat @ self.operator.reshape(nq * npid * nx_out, nbasis * nx).T
-        return evolved.reshape(*batch, nq, npid, nx_out)
+        nq, nout, nx_ev, nbasis, nx = self.operator.shape
+        batch = xf_in.shape[:-2]
+        flat = np.reshape(xf_in, (-1, nbasis * nx))
+        evolved = flat @ self.operator.reshape(nq * nout * nx_ev, nbasis * nx).T
+        evolved = evolved.reshape(-1, nq, nout, nx_ev)
+        if self.x_interpolation is not None:
+            evolved = evolved @ self.x_interpolation.T
+        if self.output_rotation is not None:
+            evolved = np.einsum("pc,rqcy->rqpy", self.output_rotation, evolved)
+        if xf_out_at_q0 is not None and self.q2_input is not None:
+            at_q0 = np.isclose(self.q2, self.q2_input, rtol=1e-9, atol=0.0)
+            flavours = basis_to_pids(self.pids, self.basis)  # (npid, nbasis)
+            q0_values = flavours @ np.reshape(xf_out_at_q0, (-1, nbasis, len(self.xgrid_out)))
+            evolved[:, at_q0] = q0_values[:, None]
+        return evolved.reshape(*batch, nq, len(self.pids), len(self.xgrid_out))
+
+
+def basis_to_pids(pids: Sequence[int], basis: Sequence[str] = BASIS) -> np.ndarray:
+    """(len(pids), len(basis)): x f of each PDG flavour at Q0 from the evolution basis (flavours
+    absent at Q0, e.g. the bottom, are zero)."""
+    inverse = np.linalg.inv(evolution_rotation(basis))  # (Q0_PIDS, basis)
+    rows = np.zeros((len(pids), len(basis)))
+    for row, pid in enumerate(pids):
+        if pid in Q0_PIDS:
+            rows[row] = inverse[Q0_PIDS.index(pid)]
+    return rows
 
 
 @dataclass(frozen=True)
@@ -207,12 +259,18 @@ class Theory:
         entry = self.metadata["evolution"]
         arrays = _read_npz(self.path, entry["file"], self.metadata)
         sizes = np.cumsum([len(grid) for grid in entry["q2_subgrids"]])[:-1]
+        q2_input = arrays.get("q2_input")
         return EvolutionOperator(
             q2_subgrids=tuple(np.split(arrays["q2"], sizes)),
             pids=tuple(int(pid) for pid in entry["pids"]),
             xgrid_out=arrays["xgrid_out"],
             operator=arrays["operator"],
             alphas=arrays["alphas"],
+            xgrid_in=arrays.get("xgrid_in", self.xgrid),
+            output_rotation=arrays.get("output_rotation"),
+            x_interpolation=arrays.get("x_interpolation"),
+            q2_input=None if q2_input is None else float(q2_input),
+            basis=self.basis,
         )
 
     @property

@@ -6,7 +6,6 @@ Set ``N3FIT_NNPDF_PYTHON`` to that virtualenv's python; without it the tests ski
 under CI=true, where .ci/run makes the virtualenv)."""
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,36 +14,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from n3fit_gpu.cli.fit import main as fit_main
 from n3fit_gpu.cli.hyperscan import main as scan_main
 from n3fit_gpu.outputs.lhapdf import read_lhapdf_member
 from n3fit_gpu.search.store import TrialLog
 from tests.cli.test_hyperscan import tiny_card
-from tests.test_fit import small_card
+from tests.interop.conftest import REPLICAS
 
 pytestmark = [pytest.mark.slow, pytest.mark.nnpdf]
 PROBE = Path(__file__).with_name("nnpdf_probe.py")
-REPLICAS = 6  # at 120 epochs one of the six is vetoed (convergence, chi2, 3 arc lengths)
-
-
-@pytest.fixture(scope="module")
-def nnpdf_python() -> Path:
-    python = os.environ.get("N3FIT_NNPDF_PYTHON")
-    if not python:
-        reason = "N3FIT_NNPDF_PYTHON is not set: make the venv with scripts/nnpdf_venv.sh"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return Path(python)
-
-
-@pytest.fixture(scope="module")
-def fit_folder(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("interop_fit")
-    card = small_card(tmp, epochs=120, name="interop")
-    result = CliRunner().invoke(fit_main, [str(card), "-r", str(REPLICAS), "-o", str(tmp), "-q"])
-    assert result.exit_code == 0, result.output
-    return tmp / "interop"
 
 
 @pytest.fixture(scope="module")
