@@ -27,7 +27,6 @@ points and applies C-factors like for any other theory.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import reduce
@@ -38,18 +37,12 @@ import numpy as np
 from validobj import ValidationError
 
 from n3fit_gpu.errors import DataError, TheoryError, TheoryNotFoundError
-from n3fit_gpu.physics.nnpdf_export import EVOLUTION_LINK, LINK_FORMAT
+from n3fit_gpu.physics.nnpdf_export import read_evolution_link
 from n3fit_gpu.physics.observables import dis, hadronic
 from n3fit_gpu.physics.observables.operations import check_operation, combine
 from n3fit_gpu.physics.observables.protocol import Observable
 from n3fit_gpu.physics.pineappl_fk import FKTable, read_fk_table
-from n3fit_gpu.physics.theory import (
-    BASIS,
-    SHIPPED_DIR,
-    Theory,
-    read_metadata,
-    shipped_theories,
-)
+from n3fit_gpu.physics.theory import BASIS, Theory
 
 EXTENSION = "pineappl.lz4"
 
@@ -193,7 +186,7 @@ def load_nnpdf_theory(
     folders carry no t0 PDF of ours (``datacuts.t0pdfset`` must name one) and their evolution
     (``eko.tar``) is not read yet: such a theory fits and writes exportgrids, not LHAPDF sets,
     unless the folder has our ``n3fit_gpu_evolution.json`` (:mod:`.nnpdf_export`), which lends
-    it a shipped theory's evolution (and card).
+    it a shipped theory's evolution, card and x grid (its tables' nodes must lie on it).
     """
     folder = Path(folder)
     loaded = {
@@ -204,10 +197,13 @@ def load_nnpdf_theory(
     tables = [t for group in loaded.values() for d in group.values() for t in d.tables]
     if not tables:
         raise TheoryError(f"{folder}: the runcard asks for no dataset of this theory")
-    xgrid = common_xgrid(tables)
     q0s = sorted({round(t.q0, 10) for t in tables})
     if len(q0s) > 1:
         raise TheoryError(f"{folder}: FK tables at different Q0 {q0s}; use one theory's tables")
+    xgrid = common_xgrid(tables)
+    link = read_evolution_link(folder, q0s[0], xgrid)
+    evolution = {"no_evolution": _no_evolution(folder, theoryid)} if link is None else link[0]
+    xgrid = xgrid if link is None else link[1]
     kinds = {"hadronic" if t.hadronic else "DIS" for t in tables}
     metadata = {
         "name": folder.name,
@@ -216,7 +212,7 @@ def load_nnpdf_theory(
         "q0": q0s[0],
         "observables": " + ".join(sorted(kinds)),
         "nnpdf_folder": str(folder),
-        **_evolution_entries(folder, theoryid, q0s[0], xgrid),
+        **evolution,
     }
     card = metadata["theory_card"]
     groups = {
@@ -259,37 +255,13 @@ def _theory_card(theoryid) -> dict:
     return yaml.safe_load(path.read_text()) if path.is_file() else {}
 
 
-def _evolution_entries(folder: Path, theoryid, q0: float, xgrid: np.ndarray) -> dict:
-    """Metadata of the folder's evolution: the linked shipped theory's (``evolution``,
-    ``files``, ``theory_card``; checked against Q0 and the x grid), else why there is none."""
-    link = folder / EVOLUTION_LINK
-    if not link.is_file():
-        eko = folder / EKO_FILE
-        return {
-            "no_evolution": (
-                f"theory {theoryid} ({folder}) has an {EKO_FILE} but reading EKOs is not "
-                "supported yet"
-                if eko.is_file()
-                else f"theory {theoryid} ({folder}) has no {EKO_FILE} (NNPDF's evolution "
-                "operator): download it with `vp-get theoryID` or add it to the folder"
-            )
-        }
-    record = json.loads(link.read_text(encoding="utf-8"))
-    name = record.get("evolution_from")
-    if record.get("format") != LINK_FORMAT or name not in shipped_theories():
-        raise TheoryError(
-            f"{link}: not a link to a shipped theory (evolution_from {name!r}; shipped: "
-            f"{', '.join(shipped_theories())}); rewrite it with scripts/extend_nnpdf_folder.py"
+def _no_evolution(folder: Path, theoryid) -> str:
+    """Why an NNPDF folder without our evolution link writes no LHAPDF set."""
+    if (folder / EKO_FILE).is_file():
+        return (
+            f"theory {theoryid} ({folder}) has an {EKO_FILE} but reading EKOs is not supported yet"
         )
-    source = read_metadata(SHIPPED_DIR / name)
-    same_grid = len(source["xgrid"]) == len(xgrid) and np.allclose(source["xgrid"], xgrid)
-    if not np.isclose(float(source["q0"]), q0) or not same_grid:
-        raise TheoryError(
-            f"{link}: theory {name} (Q0 {source['q0']} GeV, {len(source['xgrid'])} x nodes) "
-            f"cannot evolve these tables (Q0 {q0:g} GeV, {len(xgrid)} x nodes); remove the file "
-            "or link a theory built on the same card and x grid"
-        )
-    evolution = {**source["evolution"], "directory": str(SHIPPED_DIR / name)}
-    files = {evolution["file"]: source["files"][evolution["file"]]}
-    return {"evolution": evolution, "files": files, "theory_card": source["theory_card"],
-            "evolution_from": name}  # fmt: skip
+    return (
+        f"theory {theoryid} ({folder}) has no {EKO_FILE} (NNPDF's evolution operator): "
+        "download it with `vp-get theoryID` or add it to the folder"
+    )
