@@ -9,6 +9,7 @@ finds the folder, which lends the npz theory's evolution (``n3fit_gpu_evolution.
 """
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -16,8 +17,10 @@ import pytest
 pytestmark = pytest.mark.theory
 pytest.importorskip("pineappl", reason="needs the [theory] extra (pineappl)")
 
+from n3fit_gpu.errors import TheoryError, TheoryNotFoundError  # noqa: E402
 from n3fit_gpu.physics.channel_convolution import ChannelPlan, predict  # noqa: E402
 from n3fit_gpu.physics.fit_data import predict as npz_predict  # noqa: E402
+from n3fit_gpu.physics.nnpdf_export import EVOLUTION_LINK  # noqa: E402
 from n3fit_gpu.physics.nnpdf_layout import N3FIT_GPU_THEORY_ID  # noqa: E402
 from n3fit_gpu.physics.nnpdf_theory import (  # noqa: E402
     common_xgrid,
@@ -108,3 +111,21 @@ def test_the_folder_lends_the_npz_theory_evolution_and_card_and_stays_small():
     assert ours.q2_subgrids[0][0] == pytest.approx(folder.q0**2)
     size = sum(p.stat().st_size for p in FOLDER.rglob("*") if p.is_file())
     assert size < 8e6, f"{size / 1e6:.1f} MB"
+
+
+def test_theoryid_finds_the_shipped_folder_before_the_env_and_lists_it(monkeypatch, tmp_path):
+    (tmp_path / f"theory_{N3FIT_GPU_THEORY_ID}" / "fastkernel").mkdir(parents=True)
+    monkeypatch.setenv("N3FIT_GPU_THEORIES", str(tmp_path))
+    assert locate_theory(N3FIT_GPU_THEORY_ID) == FOLDER
+    with pytest.raises(TheoryNotFoundError, match=f"{N3FIT_GPU_THEORY_ID} \\(NNPDF layout\\)"):
+        locate_theory(123456)
+
+
+def test_a_broken_evolution_link_is_one_line(tmp_path):
+    folder = tmp_path / "theory_1"
+    shutil.copytree(FOLDER / "fastkernel", folder / "fastkernel")
+    record = json.loads((FOLDER / EVOLUTION_LINK).read_text())
+    (folder / EVOLUTION_LINK).write_text(json.dumps({**record, "evolution_from": "nope"}))
+    with pytest.raises(TheoryError, match="extend_nnpdf_folder.py") as error:
+        load_nnpdf_theory(folder, 1, datasets=[(E866, None)])
+    assert "\n" not in str(error.value)
