@@ -164,7 +164,8 @@ def _nnpdf_issues(card: RunCard, folder: Path, issue: Issue) -> list[RunCardIssu
                 issue(
                     path,
                     f"the NNPDF theory {folder.name} ships no t0 PDF of ours; name one: "
-                    "toy, an LHAPDF set folder or a set name on $LHAPDF_DATA_PATH",
+                    "toy, a shipped theory (its t0 PDF), an LHAPDF set folder or a set name "
+                    "on $LHAPDF_DATA_PATH",
                 )
             )
             continue

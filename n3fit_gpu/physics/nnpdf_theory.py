@@ -37,6 +37,7 @@ import numpy as np
 from validobj import ValidationError
 
 from n3fit_gpu.errors import DataError, TheoryError, TheoryNotFoundError
+from n3fit_gpu.physics.nnpdf_export import read_evolution_link
 from n3fit_gpu.physics.observables import dis, hadronic
 from n3fit_gpu.physics.observables.operations import check_operation, combine
 from n3fit_gpu.physics.observables.protocol import Observable
@@ -183,7 +184,9 @@ def load_nnpdf_theory(
 
     ``datasets`` are ``(name, variant)``; the x grid is the union of every table's grid. NNPDF
     folders carry no t0 PDF of ours (``datacuts.t0pdfset`` must name one) and their evolution
-    (``eko.tar``) is not read yet: such a theory fits and writes exportgrids, not LHAPDF sets.
+    (``eko.tar``) is not read yet: such a theory fits and writes exportgrids, not LHAPDF sets,
+    unless the folder has our ``n3fit_gpu_evolution.json`` (:mod:`.nnpdf_export`), which lends
+    it a shipped theory's evolution, card and x grid (its tables' nodes must lie on it).
     """
     folder = Path(folder)
     loaded = {
@@ -194,27 +197,24 @@ def load_nnpdf_theory(
     tables = [t for group in loaded.values() for d in group.values() for t in d.tables]
     if not tables:
         raise TheoryError(f"{folder}: the runcard asks for no dataset of this theory")
-    xgrid = common_xgrid(tables)
     q0s = sorted({round(t.q0, 10) for t in tables})
     if len(q0s) > 1:
         raise TheoryError(f"{folder}: FK tables at different Q0 {q0s}; use one theory's tables")
+    xgrid = common_xgrid(tables)
+    link = read_evolution_link(folder, q0s[0], xgrid)
+    evolution = {"no_evolution": _no_evolution(folder, theoryid)} if link is None else link[0]
+    xgrid = xgrid if link is None else link[1]
     kinds = {"hadronic" if t.hadronic else "DIS" for t in tables}
-    card = _theory_card(theoryid)
-    eko = folder / EKO_FILE
     metadata = {
         "name": folder.name,
         "theoryid": theoryid,
-        "theory_card": card,
+        "theory_card": _theory_card(theoryid),
         "q0": q0s[0],
         "observables": " + ".join(sorted(kinds)),
         "nnpdf_folder": str(folder),
-        "no_evolution": (
-            f"theory {theoryid} ({folder}) has an {EKO_FILE} but reading EKOs is not supported yet"
-            if eko.is_file()
-            else f"theory {theoryid} ({folder}) has no {EKO_FILE} (NNPDF's evolution "
-            "operator): download it with `vp-get theoryID` or add it to the folder"
-        ),
+        **evolution,
     }
+    card = metadata["theory_card"]
     groups = {
         group: {name: _observable(d, xgrid) for name, d in members.items()}
         for group, members in loaded.items()
@@ -253,3 +253,15 @@ def _theory_card(theoryid) -> dict:
 
     path = Path(nnpdf_data.__file__).parent / "theory_cards" / f"{theoryid}.yaml"
     return yaml.safe_load(path.read_text()) if path.is_file() else {}
+
+
+def _no_evolution(folder: Path, theoryid) -> str:
+    """Why an NNPDF folder without our evolution link writes no LHAPDF set."""
+    if (folder / EKO_FILE).is_file():
+        return (
+            f"theory {theoryid} ({folder}) has an {EKO_FILE} but reading EKOs is not supported yet"
+        )
+    return (
+        f"theory {theoryid} ({folder}) has no {EKO_FILE} (NNPDF's evolution operator): "
+        "download it with `vp-get theoryID` or add it to the folder"
+    )

@@ -7,6 +7,8 @@ truth of closure tests (``closuretest.fakepdf``).
 
 - ``None`` (or the t0 PDF's name): the t0 PDF shipped with the theory (:meth:`Theory.t0_xf`);
 - ``toy``, ``steep_sea``, ``soft_gluon``: the built-in analytic truths (:mod:`.truths`);
+- a shipped theory's name (e.g. ``n3fit_gpu_dis_nlo`` for a fit on an NNPDF folder): that
+  theory's own t0 PDF, if its Q0 is this theory's, interpolated in ln x to this x grid;
 - a path: the folder of an LHAPDF6 ``lhagrid1`` set, e.g. ``output/<fit>/lhapdf/<fit>`` as our
   own fits write it; a bare name is looked up in ``$LHAPDF_DATA_PATH`` (then ``$LHAPATH``), as
   LHAPDF does. Member 0 (the central PDF) is read at Q0, which must be a Q knot of the set
@@ -28,7 +30,15 @@ from scipy.interpolate import CubicHermiteSpline
 
 from n3fit_gpu.errors import PDFSetError
 from n3fit_gpu.outputs.lhapdf import Subgrid, lhapdf_member_file, read_lhapdf_member
-from n3fit_gpu.physics.theory import Q0_PIDS, Theory, evolution_rotation
+from n3fit_gpu.physics.theory import (
+    Q0_PIDS,
+    SHIPPED_DIR,
+    Theory,
+    evolution_rotation,
+    load_theory,
+    read_metadata,
+    shipped_theories,
+)
 from n3fit_gpu.physics.truths import TRUTHS
 
 TOY = "toy"
@@ -58,6 +68,8 @@ def pdf_at_q0(spec: str | None, theory: Theory, key: str = "datacuts.t0pdfset") 
         return theory.t0_xf()
     if spec in TRUTHS:
         return TRUTHS[spec].xf_evolution(theory.xgrid, theory.basis)
+    if spec in shipped_theories():
+        return _shipped_t0(spec, theory, key)
     try:
         subgrids = read_lhapdf_member(_set_folder(spec), 0)
     except PDFSetError as error:
@@ -72,10 +84,31 @@ def check_pdf_spec(spec: str | None, t0_name: str | None, key: str) -> None:
     theory's t0 ``t0_name``, a built-in truth or an LHAPDF set on disk); reads no grid."""
     if spec is None or spec == t0_name or spec in TRUTHS:
         return
+    if spec in shipped_theories():
+        if read_metadata(SHIPPED_DIR / spec).get("t0") is None:
+            raise PDFSetError(f"{key}: theory {spec} ships no t0 PDF; name another (or {TOY})")
+        return
     try:
         lhapdf_member_file(_set_folder(spec), 0)
     except PDFSetError as error:
         raise PDFSetError(f"{key}: {error} (or set it to {TOY})") from None
+
+
+def _shipped_t0(name: str, theory: Theory, key: str) -> np.ndarray:
+    """The t0 PDF of the shipped theory ``name`` at ``theory``'s Q0, interpolated in ln x to
+    its x grid if the grids differ; the two Q0 (and bases) must agree (no evolution here)."""
+    source = load_theory(name)
+    if source.t0_name is None:
+        raise PDFSetError(f"{key}: theory {name} ships no t0 PDF; name another (or {TOY})")
+    if not np.isclose(source.q0, theory.q0, rtol=_Q_TOLERANCE) or source.basis != theory.basis:
+        raise PDFSetError(
+            f"{key}: the t0 PDF of theory {name} is at Q0 = {source.q0:g} GeV, this theory's "
+            f"Q0 is {theory.q0:g} GeV; name a PDF at this Q0 (an LHAPDF set, or {TOY})"
+        )
+    xf = source.t0_xf()
+    if source.xgrid.shape == theory.xgrid.shape and np.allclose(source.xgrid, theory.xgrid):
+        return xf
+    return _interpolate_lnx(source.xgrid, xf, theory.xgrid, name, key)
 
 
 def _set_folder(spec: str) -> Path:

@@ -257,7 +257,8 @@ class Theory:
         if self.no_evolution is not None:
             raise TheoryNotFoundError(self.no_evolution)
         entry = self.metadata["evolution"]
-        arrays = _read_npz(self.path, entry["file"], self.metadata)
+        # "directory": another theory's folder (an NNPDF folder's n3fit_gpu_evolution.json)
+        arrays = _read_npz(Path(entry.get("directory", self.path)), entry["file"], self.metadata)
         sizes = np.cumsum([len(grid) for grid in entry["q2_subgrids"]])[:-1]
         q2_input = arrays.get("q2_input")
         return EvolutionOperator(

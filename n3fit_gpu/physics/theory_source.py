@@ -4,7 +4,8 @@
 
 1. ``fit --theory DIR``: a folder in our format (``theory.json``) or NNPDF's (``theory_N/``
    with ``fastkernel/``);
-2. a theory shipped inside the package (``theory.shipped_theories()``), by name;
+2. a theory shipped inside the package (``theory.shipped_theories()``), by name, then an
+   NNPDF-layout folder shipped there (``theory_90000001/``: ``theoryid: 90000001``);
 3. NNPDF's ``theory_ID/`` under ``$N3FIT_GPU_THEORIES`` (ours), then under NNPDF's theories
    path as validphys finds it: ``theories_path`` of the NNPDF profile
    (``$NNPDF_PROFILE_PATH``, else ``$XDG_CONFIG_HOME/NNPDF/nnprofile.yaml``), relative to its
@@ -66,6 +67,13 @@ def is_nnpdf_folder(path: Path) -> bool:
     return (Path(path) / "fastkernel").is_dir() and not (Path(path) / METADATA_FILE).is_file()
 
 
+def shipped_nnpdf_folders() -> list[str]:
+    """Names (``theory_N``) of the NNPDF-layout folders shipped inside the package."""
+    if not SHIPPED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in SHIPPED_DIR.glob("theory_*") if is_nnpdf_folder(p))
+
+
 def locate_theory(theoryid: int | str | None, path: str | Path | None = None) -> Path:
     """The folder of the theory (see the module docstring for the order).
 
@@ -80,6 +88,8 @@ def locate_theory(theoryid: int | str | None, path: str | Path | None = None) ->
         raise TheoryNotFoundError("no theory given: set theory.theoryid or pass --theory DIR")
     if str(theoryid) in shipped_theories():
         return SHIPPED_DIR / str(theoryid)
+    if f"theory_{theoryid}" in shipped_nnpdf_folders():
+        return SHIPPED_DIR / f"theory_{theoryid}"
     for folder in search_paths():
         candidate = folder / f"theory_{theoryid}"
         if candidate.is_dir():
@@ -89,6 +99,10 @@ def locate_theory(theoryid: int | str | None, path: str | Path | None = None) ->
         "{} ({order} {observables})".format(name, **describe(read_metadata(SHIPPED_DIR / name)))
         for name in shipped_theories()
     )
+    folders = ", ".join(
+        f"{name.removeprefix('theory_')} (NNPDF layout)" for name in shipped_nnpdf_folders()
+    )
+    shipped = ", ".join(filter(None, (shipped, folders)))
     raise TheoryNotFoundError(
         f"theory {theoryid}: no theory_{theoryid}/ in {where} (${THEORIES_ENV}, then NNPDF's "
         f"theories path) and none shipped by that name (shipped: {shipped or 'none'}); "

@@ -1,10 +1,13 @@
 """``fit`` and ``hyperscan`` on a theory folder in NNPDF's layout with a hadronic dataset.
 
-The folder (``nnpdf_root`` in ``tests/conftest.py``) has no EKO: the fit writes exportgrids
+The shipped runcards/dis_dy.yml fits DIS + E866 on the shipped theory_90000001 and writes an
+LHAPDF set (the folder links our evolution). The test folder (``nnpdf_root`` in
+``tests/conftest.py``) has no EKO: the fit writes exportgrids
 and says in one line that no LHAPDF set was written. Preflight names, in one line each, a
 missing theory, a dataset the folder has no FK table for, and the missing t0 PDF.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -115,3 +118,23 @@ def test_hyperscan_with_a_hadronic_dataset(nnpdf_root, tmp_path, monkeypatch):
     card.write_text("\n".join(lines) + "\n")
     result = run(scan_main, card, "--trials", "2", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
+
+
+def test_shipped_dis_dy_runcard_fits_end_to_end_and_writes_an_lhapdf_set(tmp_path):
+    text = (ROOT / "runcards" / "dis_dy.yml").read_text()
+    edits = {"epochs: 2000": "epochs: 20", "threshold_chi2: 10.0": "threshold_chi2: 1.0e+9"}
+    for old, new in edits.items():
+        assert old in text
+        text = text.replace(old, new)
+    card = tmp_path / "dis_dy.yml"
+    card.write_text(text)
+    result = run(fit_main, card, "--replicas", "2", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "no LHAPDF set written" not in result.output
+    fit = tmp_path / "out" / "dis_dy"
+    summary = json.loads((fit / "summary.json").read_text())
+    assert "DYE866_Z0_800GEV_DW_RATIO_PDXSECRATIO" in summary["chi2_per_dataset"]
+    assert len(summary["chi2_per_dataset"]) == 7
+    assert (fit / "lhapdf" / "dis_dy" / "dis_dy.info").is_file()
+    assert (fit / "lhapdf" / "dis_dy" / "dis_dy_0000.dat").is_file()
+    assert (fit / "report.html").is_file()

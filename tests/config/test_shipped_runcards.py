@@ -108,6 +108,24 @@ def test_shipped_runcards_differ_where_they_should():
     assert closure.genrep  # level 2
 
 
+def test_dis_dy_is_the_quickstart_plus_e866_on_the_shipped_nnpdf_folder():
+    quick = load_runcard(RUNCARDS / "quickstart.yml")
+    card = load_runcard(RUNCARDS / "dis_dy.yml")
+    names = tuple(d.dataset for d in card.dataset_inputs)
+    assert names == (*DIS_DATASETS, "DYE866_Z0_800GEV_DW_RATIO_PDXSECRATIO")
+    assert (card.theory.theoryid, card.datacuts.t0pdfset) == (90000001, "n3fit_gpu_dis_nlo")
+    same = ("parameters", "fitting", "positivity", "integrability", "replicas", "nnseed")
+    assert all(getattr(card, key) == getattr(quick, key) for key in same)
+
+
+@pytest.mark.theory
+def test_dis_dy_passes_preflight(tmp_path):
+    pytest.importorskip("pineappl", reason="needs the [theory] extra (pineappl)")
+    from n3fit_gpu.preflight import preflight
+
+    assert preflight(RUNCARDS / "dis_dy.yml", tmp_path / "out").problems == ()
+
+
 def test_nnpdf_runcard_block_loads_with_yaml_1_1_exponents():
     card = parse_runcard(NNPDF_STYLE, "nnpdf.yml")
     # YAML 1.1 reads 1e6 as text: the schema still takes it as a number

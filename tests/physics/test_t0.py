@@ -141,3 +141,24 @@ def test_set_with_a_narrower_x_range_is_refused(tmp_path, theory):
     folder = toy_set(tmp_path, theory, np.geomspace(1e-3, 1.0, 40), np.array([theory.q0, 5.0]))
     with pytest.raises(PDFSetError, match="covers 0.001 ≤ x ≤ 1 but the theory needs"):
         pdf_at_q0(str(folder), theory)
+
+
+def test_a_shipped_theory_name_gives_its_t0_pdf_interpolated_to_another_x_grid(theory):
+    from dataclasses import replace
+
+    own = theory.t0_xf()
+    np.testing.assert_array_equal(pdf_at_q0("n3fit_gpu_dis_nlo", theory), own)
+    every_other = replace(theory, xgrid=theory.xgrid[::2], metadata={})
+    np.testing.assert_allclose(pdf_at_q0("n3fit_gpu_dis_nlo", every_other), own[:, ::2])
+    between = np.sqrt(theory.xgrid[10:20] * theory.xgrid[11:21])
+    xf = pdf_at_q0("n3fit_gpu_dis_nlo", replace(theory, xgrid=between, metadata={}))
+    low, high = np.minimum(own[:, 10:20], own[:, 11:21]), np.maximum(own[:, 10:20], own[:, 11:21])
+    assert np.all((xf >= low - 1e-3 * np.abs(low)) & (xf <= high + 1e-3 * np.abs(high)))
+
+
+def test_a_shipped_theory_t0_at_another_q0_is_refused_in_one_line(theory):
+    from dataclasses import replace
+
+    with pytest.raises(PDFSetError, match=r"Q0 = 1.65 GeV, this theory's Q0 is 2") as error:
+        pdf_at_q0("n3fit_gpu_dis_nlo", replace(theory, q0=2.0, metadata={}))
+    assert "\n" not in str(error.value) and "datacuts.t0pdfset" in str(error.value)
