@@ -81,10 +81,10 @@ NNPDF40_DIS = (
     "HERA_CC_318GEV_EP-SIGMARED",
 )
 DATASETS = {"quickstart": DIS_DATASETS, "nnpdf40_dis": NNPDF40_DIS, "closure": DIS_DATASETS,
-            "hyperscan": DIS_DATASETS}  # fmt: skip
+            "closure_nnpdf40_dis": NNPDF40_DIS, "hyperscan": DIS_DATASETS}  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["quickstart", "nnpdf40_dis", "closure", "hyperscan"])
+@pytest.mark.parametrize("name", sorted(DATASETS))
 def test_shipped_runcards_load_with_the_dis_data(name):
     card = load_runcard(RUNCARDS / f"{name}.yml")
     assert tuple(d.dataset for d in card.dataset_inputs) == DATASETS[name]
