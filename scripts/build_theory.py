@@ -1100,6 +1100,7 @@ def extend_theory(args: argparse.Namespace) -> None:
 
     from eko.matchings import nf_default
     from pineko.evolve import construct_atlas
+    from tqdm import tqdm
 
     from n3fit_gpu.atomic import atomic_savez, atomic_write_json
     from n3fit_gpu.physics.theory import FKTABLES_FILE, METADATA_FILE, read_metadata, sha256
