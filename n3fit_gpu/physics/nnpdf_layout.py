@@ -96,7 +96,7 @@ def empty_grid(
         orders=[Order(0, 0, 0, 0, 0)],
         bins=BinsWithFillLimits.from_fill_limits(fill_limits=[float(k) for k in range(nbins + 1)]),
         convolutions=[proton_conv()] * nconv,
-        interpolations=[_interp(q2min, q2min * 1e4)] + [_interp(xmin, 1.0)] * nconv,
+        interpolations=[interpolation(q2min, q2min * 1e4)] + [interpolation(xmin, 1.0)] * nconv,
         kinematics=[Kinematics.Scale(0)] + [Kinematics.X(k) for k in range(nconv)],
         scale_funcs=Scales(
             ren=ScaleFuncForm.Scale(0), fac=ScaleFuncForm.Scale(0), frg=ScaleFuncForm.NoScale(0)
@@ -120,7 +120,7 @@ def _grid(table: np.ndarray, channels, xgrid: np.ndarray, q0: float, evolution_i
     return grid
 
 
-def _interp(lo: float, hi: float):
+def interpolation(lo: float, hi: float):
     """Interpolation settings the grid records (unused: subgrids are set on their nodes)."""
     from pineappl.interpolation import (
         Interp,

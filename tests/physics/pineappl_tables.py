@@ -18,10 +18,10 @@ from pineappl.boc import BinsWithFillLimits, Channel, Kinematics, Order, ScaleFu
 from pineappl.convolutions import Conv, ConvType
 from pineappl.fk_table import FkTable
 from pineappl.grid import Grid
-from pineappl.interpolation import Interp, InterpolationMethod, MappingMethod, ReweightingMethod
 from pineappl.pids import PidBasis
 from pineappl.subgrid import ImportSubgridV1
 
+from n3fit_gpu.physics.nnpdf_layout import interpolation
 from n3fit_gpu.physics.theory import BASIS, Q0_PIDS, evolution_rotation
 from n3fit_gpu.physics.toy_pdf import toy_xf_flavour
 
@@ -34,17 +34,6 @@ XGRID = np.geomspace(1e-5, 0.9, 8)
 def proton(polarized: bool = False) -> Conv:
     return Conv(convolution_types=ConvType(polarized=polarized, time_like=False), pid=2212)
 
-
-def _interp(lo: float, hi: float) -> Interp:
-    return Interp(
-        min=lo,
-        max=hi,
-        nodes=20,
-        order=3,
-        reweight_meth=ReweightingMethod.NoReweight,
-        map=MappingMethod.ApplGridH0,
-        interpolation_meth=InterpolationMethod.Lagrange,
-    )
 
 
 def build_grid(
@@ -68,7 +57,7 @@ def build_grid(
             fill_limits=list(np.cumsum([0.0, *range(1, n + 1)]))
         ),
         convolutions=[proton(polarized)] * nconv,
-        interpolations=[_interp(1.0, 1e4)] + [_interp(1e-6, 1.0)] * nconv,
+        interpolations=[interpolation(1.0, 1e4)] + [interpolation(1e-6, 1.0)] * nconv,
         kinematics=[Kinematics.Scale(0)] + [Kinematics.X(k) for k in range(nconv)],
         scale_funcs=Scales(
             ren=ScaleFuncForm.Scale(0), fac=ScaleFuncForm.Scale(0), frg=ScaleFuncForm.NoScale(0)
