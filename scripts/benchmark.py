@@ -55,12 +55,17 @@ def worker(args: argparse.Namespace) -> dict:
     from n3fit_gpu.physics.fit_data import load_fit_data
     from n3fit_gpu.physics.theory_source import load_card_theory
 
-    card = load_runcard(args.runcard)
+    set_precision(False)
+    if args.problem == "nnpdf40":
+        from nnpdf40_problem import nnpdf40_problem
+
+        card, theory, data = nnpdf40_problem(args.replicas)
+    else:
+        card = load_runcard(args.runcard)
+        theory = load_card_theory(card, args.theory)
+        data = load_fit_data(card, theory, list(range(1, args.replicas + 1)))
     params = card.parameters.model_copy(update={"epochs": args.epochs, "stopping_patience": 1.0})
     card = card.model_copy(update={"parameters": params})
-    set_precision(False)
-    theory = load_card_theory(card, args.theory)
-    data = load_fit_data(card, theory, list(range(1, args.replicas + 1)))
     layer = UnrolledDense if args.mode == "separate" else StackedDense
     _, trainer = make_trainer(card, theory, data, layer_class=layer)
     start = time.perf_counter()
@@ -70,6 +75,8 @@ def worker(args: argparse.Namespace) -> dict:
     return {
         "backend": keras.backend.backend(),
         "device": _device(keras.backend.backend()),
+        "problem": args.problem,
+        "points": int(data.central.size),
         "mode": args.mode,
         "replicas": args.replicas,
         "epochs": args.epochs,
@@ -141,6 +148,8 @@ def run_one(backend: str, mode: str, replicas: int, args: argparse.Namespace) ->
         str(args.epochs),
         "--runcard",
         str(args.runcard),
+        "--problem",
+        args.problem,
     ]
     if args.theory:
         cmd += ["--theory", str(args.theory)]
@@ -159,7 +168,9 @@ def run_n3fit(replicas: int, args: argparse.Namespace) -> dict:
         problem = Path(tmp) / "problem.npz"
         steps = [
             [sys.executable, str(N3FIT_REFERENCE), "export", "--runcard", str(args.runcard)]
-            + ["--replicas", str(replicas), "--out", str(problem)],
+            + ["--problem", args.problem, "--replicas", str(replicas), "--out", str(problem)]
+            # NNPDF4.0's deuteron uncertainties correlate NMC, SLAC and BCDMS: one group
+            + (["--grouping", "all"] if args.problem == "nnpdf40" else []),
             [str(args.n3fit_python), str(N3FIT_REFERENCE), "time", str(problem)]
             + ["--epochs", str(args.epochs)],
         ]
@@ -181,6 +192,14 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=None, help="default: all installed")
     parser.add_argument("--separate-max", type=int, default=100, help="largest R for the baseline")
     parser.add_argument("--runcard", type=Path, default=QUICKSTART)
+    parser.add_argument(
+        "--problem",
+        choices=("runcard", "nnpdf40"),
+        default="runcard",
+        help="runcard: the --runcard's fit (default quickstart, 1,233 DIS points); nnpdf40: "
+        "NNPDF4.0 size, 4,672 points (2,422 real DIS, 2,250 synthetic hadronic with NNPDF-like "
+        "sparsity; scripts/nnpdf40_problem.py)",
+    )
     parser.add_argument("--theory", type=Path, help="theory folder instead of the runcard's id")
     parser.add_argument("--json", type=Path, default=Path("benchmark.json"))
     parser.add_argument(

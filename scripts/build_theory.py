@@ -1104,6 +1104,7 @@ def extend_theory(args: argparse.Namespace) -> None:
 
     from n3fit_gpu.atomic import atomic_savez, atomic_write_json
     from n3fit_gpu.physics.theory import FKTABLES_FILE, METADATA_FILE, read_metadata, sha256
+
     folder = args.extend
     metadata = read_metadata(folder)
     card, cuts = metadata["theory_card"], metadata["cuts"]
@@ -1148,7 +1149,9 @@ def extend_theory(args: argparse.Namespace) -> None:
     )
     atomic_write_json(folder / METADATA_FILE, metadata, indent=1)
     ndata = sum(len(entry["data_indices"]) for entry in entries.values())
-    print(f"extended {folder}: +{len(entries)} datasets, +{ndata} points, {time.time() - start:.0f} s")
+    print(
+        f"extended {folder}: +{len(entries)} datasets, +{ndata} points, {time.time() - start:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -116,6 +116,8 @@ def _experiment(name: str) -> str:
 
     setname, _ = name.rsplit("_", 1)
     path = Path(nnpdf_data.__file__).parent / "commondata" / setname / "metadata.yaml"
+    if not path.exists():  # a synthetic set (scripts/nnpdf40_problem.py): its own group
+        return name
     meta = yaml.safe_load(path.read_text()).get("nnpdf_metadata", {}) or {}
     return str(meta.get("experiment") or setname.split("_")[0])
 
@@ -128,10 +130,18 @@ def export(args: argparse.Namespace) -> None:
 
     # per-point training masks: the reference hands n3fit its masks point by point (for a
     # timing comparison the split's basis does not matter)
-    card = load_runcard(args.runcard).model_copy(update={"diagonal_basis": False})
-    theory = load_theory(card.theory.theoryid)
-    replicas = list(range(1, args.replicas + 1))
-    data = load_fit_data(card, theory, replicas)
+    if args.problem == "nnpdf40":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from nnpdf40_problem import DIS_RUNCARD, nnpdf40_problem
+
+        card = load_runcard(DIS_RUNCARD).model_copy(update={"diagonal_basis": False})
+        card, theory, data = nnpdf40_problem(args.replicas, card)
+        replicas = list(data.replicas)
+    else:
+        card = load_runcard(args.runcard).model_copy(update={"diagonal_basis": False})
+        theory = load_theory(card.theory.theoryid)
+        replicas = list(range(1, args.replicas + 1))
+        data = load_fit_data(card, theory, replicas)
     if data.held_out is not None:
         raise SystemExit("k-fold held-out points are not supported")
 
@@ -144,21 +154,23 @@ def export(args: argparse.Namespace) -> None:
 
     datasets = []
     offsets = np.cumsum([0, *(cd.ndata for cd in data.datasets)])
-    for i, (cd, obs, entry) in enumerate(zip(data.datasets, data.observables, card.dataset_inputs)):
-        for j, fk in enumerate(obs.fktables):
-            arrays[f"fk_{i}_{j}"] = fk
-        group = args.grouping == "all" and "ALL" or _experiment(cd.name)
-        datasets.append(
-            {
-                "name": cd.name,
-                "ndata": cd.ndata,
-                "start": int(offsets[i]),
-                "operation": obs.operation,
-                "ntables": len(obs.fktables),
-                "frac": entry.frac,
-                "group": group,
-            }
-        )
+    fracs = [e.frac for e in card.dataset_inputs] + [0.75] * len(data.datasets)
+    for i, (cd, obs) in enumerate(zip(data.datasets, data.observables)):
+        entry = {"name": cd.name, "ndata": cd.ndata, "start": int(offsets[i])}
+        entry |= {"operation": obs.operation, "frac": fracs[i], "hadronic": obs.kind != "DIS"}
+        entry["group"] = args.grouping == "all" and "ALL" or _experiment(cd.name)
+        if obs.kind == "DIS":
+            for j, fk in enumerate(obs.fktables):
+                arrays[f"fk_{i}_{j}"] = fk
+            entry["ntables"] = len(obs.fktables)
+        else:  # one channel-sparse table: (n, c, I, J) on the x nodes [lo, hi)
+            (kernel,) = obs.kernels
+            plan = kernel.plan
+            shape = (len(plan.left), plan.hi - plan.lo, plan.hi - plan.lo, kernel.ndata)
+            arrays[f"fk_{i}_0"] = np.moveaxis(plan.matrix.reshape(shape), -1, 0).astype(np.float32)
+            entry |= {"ntables": 1, "lo": plan.lo, "hi": plan.hi}
+            entry["channels"] = np.stack([plan.left, plan.right], axis=1).tolist()
+        datasets.append(entry)
     # a group must not be correlated with another one (n3fit's χ² is block diagonal in groups)
     group_of = np.concatenate([[d["group"]] * d["ndata"] for d in datasets])
     cross = group_of[:, None] != group_of[None, :]
@@ -174,7 +186,7 @@ def export(args: argparse.Namespace) -> None:
 
     p = card.parameters
     header = {
-        "runcard": str(args.runcard),
+        "runcard": str(args.runcard) if args.problem == "runcard" else args.problem,
         "description": card.description,
         "theoryid": card.theory.theoryid,
         "q0": theory.q0,
@@ -240,6 +252,34 @@ def _fktable(fk: np.ndarray, xgrid: np.ndarray, q0: float, basis: list[str]):
     return table
 
 
+def _hadronic_fktable(fk: np.ndarray, channels: list, xgrid: np.ndarray, q0: float, basis):
+    """Our channel-sparse (ndata, c, nx, nx) table, channel c = (basis[a], basis[b]) on the
+    first and second x, as a hadronic FKTableData: columns are 14·A + B in n3fit's FK basis."""
+    import pandas as pd
+    from validphys.coredata import FKTableData
+
+    columns = np.array(
+        [14 * N3FIT_FK_INDEX[basis[a]] + N3FIT_FK_INDEX[basis[b]] for a, b in channels]
+    )
+    order = np.argsort(columns)  # luminosity_mapping lists the pairs in this order
+    fk = fk[:, order]
+    ndata, nc, nx, _ = fk.shape
+    index = pd.MultiIndex.from_product(
+        [range(ndata), range(nx), range(nx)], names=["data", "x1", "x2"]
+    )
+    values = fk.transpose(0, 2, 3, 1).reshape(ndata * nx * nx, nc)
+    table = FKTableData(
+        hadronic=True,
+        Q0=q0,
+        ndata=ndata,
+        xgrid=np.asarray(xgrid, float),
+        sigma=pd.DataFrame(values, index=index, columns=columns[order]),
+        data_index=pd.Series(np.arange(ndata)),
+    )
+    assert np.array_equal(table.get_np_fktable(), fk), "FKTableData round trip failed"
+    return table
+
+
 def _inverse(covmat: np.ndarray) -> np.ndarray:
     """Inverse as validphys computes it (through the correlation matrix)."""
     s = 1 / np.sqrt(np.diag(covmat))
@@ -259,7 +299,11 @@ def build_inputs(npz):
 
     groups: dict[str, list] = {}
     for i, d in enumerate(header["datasets"]):
-        tables = [_fktable(npz[f"fk_{i}_{j}"], xgrid, q0, basis) for j in range(d["ntables"])]
+        if d.get("hadronic"):
+            box = xgrid[d["lo"] : d["hi"]]
+            tables = [_hadronic_fktable(npz[f"fk_{i}_0"], d["channels"], box, q0, basis)]
+        else:
+            tables = [_fktable(npz[f"fk_{i}_{j}"], xgrid, q0, basis) for j in range(d["ntables"])]
         fds = FittableDataSet(d["name"], tables, d["operation"])
         rows = np.arange(d["start"], d["start"] + d["ndata"])
         groups.setdefault(d["group"], []).append((fds, rows))
@@ -339,6 +383,12 @@ def _check_mapping(npz, header, pdf_model, exp_chi2) -> str:
     xf = xf14[..., [N3FIT_FK_INDEX[b] for b in header["fk_basis"]]].astype(float)  # (R, nx, 9)
     preds = []
     for i, d in enumerate(header["datasets"]):
+        if d.get("hadronic"):
+            box = xf[:, d["lo"] : d["hi"]]
+            (a, b) = np.array(d["channels"]).T
+            pred = np.einsum("ncij,ric,rjc->rn", npz[f"fk_{i}_0"], box[..., a], box[..., b])
+            preds.append(pred)
+            continue
         tables = [np.einsum("nbx,rxb->rn", npz[f"fk_{i}_{j}"], xf) for j in range(d["ntables"])]
         preds.append(tables[0] / tables[1] if d["operation"] == "RATIO" else tables[0])
     diff = npz["central"][None, :] - np.concatenate(preds, axis=1)
@@ -439,6 +489,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("export", help="write our problem to an npz (our Python)")
     ex.add_argument("--runcard", type=Path, default=Path("runcards/quickstart.yml"))
+    ex.add_argument("--problem", choices=("runcard", "nnpdf40"), default="runcard")
     ex.add_argument("--replicas", type=int, default=1)
     ex.add_argument("--out", type=Path, required=True)
     ex.add_argument(

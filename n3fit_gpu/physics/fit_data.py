@@ -116,7 +116,22 @@ def _slices(datasets: Sequence[CommonData]) -> list[slice]:
 def load_fit_data(card, theory: Theory, replicas: Sequence[int]) -> FitData:
     """Everything data-side for the given replica indices (1-based, as in NNPDF)."""
     datasets, observables = load_fitted_datasets(card, theory)
-    covariance = build_covariance(datasets, t0_predictions(card, theory, observables))
+    fracs = [e.frac for e in card.dataset_inputs]
+    t0 = t0_predictions(card, theory, observables)
+    return assemble_fit_data(card, datasets, observables, fracs, t0, replicas)
+
+
+def assemble_fit_data(
+    card,
+    datasets: Sequence[CommonData],
+    observables: Sequence[Observable],
+    fracs: Sequence[float],
+    t0: Sequence[np.ndarray],
+    replicas: Sequence[int],
+) -> FitData:
+    """:class:`FitData` of given datasets and their observables (``fracs``: each dataset's
+    training fraction; ``t0``: its t0 predictions), with the card's seeds and split."""
+    covariance = build_covariance(datasets, t0)
     central = np.concatenate([cd.central for cd in datasets])
     if card.genrep:
         pseudodata = sample_replicas(
@@ -131,14 +146,14 @@ def load_fit_data(card, theory: Theory, replicas: Sequence[int]) -> FitData:
     else:
         masks = training_masks(
             [cd.ndata for cd in datasets],
-            [e.frac for e in card.dataset_inputs],
+            fracs,
             card.trvlseed,
             replicas,
             card.same_trvl_per_replica,
         )
     return FitData(
-        datasets=datasets,
-        observables=observables,
+        datasets=tuple(datasets),
+        observables=tuple(observables),
         central=central,
         covariance=covariance,
         pseudodata=pseudodata,

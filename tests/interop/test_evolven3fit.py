@@ -10,11 +10,12 @@ reinterpolated back to the 196 knots where we write the exportgrid itself. Above
 to ``RTOL`` relative, with ``FLOOR`` of the flavour's largest |x f| at that Q added to the
 denominator (near x = 1 and near the zero crossings of the fitted charm, a relative difference
 of two interpolations of a vanishing function tests nothing): measured 6.2e-4 and 1.02e-3 on two
-quick-start fits, the exportgrid's ln x interpolation error on the 63 points; at Q0, where evolven3fit's values
-are the exportgrid interpolated to 63 points and back, to ``RTOL_Q0``. The two readers
-interpolate differently (parton: a global bicubic spline per block; pdfflow: LHAPDF's local
-cubic), so between knots they differ by the interpolation error of the grid itself: with the
-same metric up to 1.0e-3, for the fitted charm just above Q0 (``READERS_RTOL``).
+quick-start fits, the exportgrid's ln x interpolation error on the 63 points; at Q0, where
+evolven3fit's values are the exportgrid interpolated to 63 points and back, to ``RTOL_Q0``.
+The two readers interpolate differently (parton: a global bicubic spline per block;
+pdfflow: LHAPDF's local cubic), so between knots they differ by the interpolation error of
+the grid itself: with the same metric up to 1.0e-3, for the fitted charm just above Q0
+(``READERS_RTOL``).
 """
 
 import importlib.util

@@ -43,3 +43,16 @@ def test_benchmark_runs_on_jax_without_tensorflow(tmp_path, jax_only_env):
     for row in rows:
         assert "error" not in row, row
         assert row["device"].split(":")[0] in ("cpu", "gpu") and row["replica_epochs_per_s"] > 0
+
+
+@pytest.mark.slow
+def test_nnpdf40_problem_is_benchmarked_as_the_runcard_problems_are(tmp_path):
+    out = tmp_path / "bench.json"
+    cmd = [sys.executable, str(SCRIPT), "--problem", "nnpdf40", "--replicas", "2"]
+    cmd += ["--epochs", "3", "--backends", "jax", "--separate-max", "1", "--json", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PATIENCE)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (row,) = json.loads(out.read_text())["rows"]
+    assert "error" not in row, row
+    assert row["problem"] == "nnpdf40" and 4500 <= row["points"] <= 4800
+    assert row["replica_epochs_per_s"] > 0 and row["peak_rss_mb"] > 0
