@@ -169,10 +169,10 @@ def run_n3fit(replicas: int, args: argparse.Namespace) -> dict:
         steps = [
             [sys.executable, str(N3FIT_REFERENCE), "export", "--runcard", str(args.runcard)]
             + ["--problem", args.problem, "--replicas", str(replicas), "--out", str(problem)]
-            # NNPDF4.0's deuteron uncertainties correlate NMC, SLAC and BCDMS: one group
-            + (["--grouping", "all"] if args.problem == "nnpdf40" else []),
+            # NNPDF4.0's deuteron uncertainties correlate NMC, SLAC and BCDMS
+            + (["--grouping", "correlated"] if args.problem == "nnpdf40" else []),
             [str(args.n3fit_python), str(N3FIT_REFERENCE), "time", str(problem)]
-            + ["--epochs", str(args.epochs)],
+            + ["--epochs", str(args.epochs), "--warmup", str(args.n3fit_warmup)],
         ]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
         for cmd in steps:
@@ -209,6 +209,9 @@ def main() -> None:
         "also time n3fit on the same problem",
     )
     parser.add_argument("--n3fit-max", type=int, default=100, help="largest R for n3fit")
+    parser.add_argument(
+        "--n3fit-warmup", type=int, default=100, help="n3fit's untimed steps before the timed ones"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="stacked", help=argparse.SUPPRESS)

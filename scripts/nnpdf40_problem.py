@@ -104,7 +104,7 @@ def synthetic_kernel(family: Family, xgrid: np.ndarray, seed: int):
     support = mirror + mirror.transpose(0, 2, 1)
     matrix = np.einsum("c,nij->cijn", weights, support).reshape(-1, family.points)
     plan = ChannelPlan(channels[:, 0], channels[:, 1], lo, xgrid.size, matrix)
-    return HadronicKernel(plan, np.arange(family.points))
+    return HadronicKernel.from_plan(plan, np.arange(family.points))
 
 
 def synthetic_commondata(family: Family, prediction: np.ndarray, seed: int):

@@ -116,6 +116,67 @@ def predict(plan: ChannelPlan, xf, xp=NUMPY, matrix=None):
     return xp.einsum("rk,kn->rn", flat, matrix)
 
 
+def split_by_support(
+    plan: ChannelPlan, max_blocks: int = 4
+) -> list[tuple[ChannelPlan, np.ndarray]]:
+    """A hadronic plan's points in at most ``max_blocks`` blocks, each with its own x box:
+    ``[(plan of the block, indices of its points, increasing)]``, blocks by decreasing box.
+
+    A point weighs x f only above its Born momentum fractions (evolution moves partons to
+    smaller x), so points of large x need a smaller box ``[lo, hi)`` than the table's. Points
+    are ordered by their first node used; the blocks are the contiguous runs of that order
+    minimising the work, ``Σ n_b · c · I_b²``, plus per extra block (a luminosity, a kernel
+    launch) 2% of the one-block work or that of 32 points, whichever is more: a small table
+    stays whole. With one block the plan is returned.
+    """
+    c, size = len(plan.left), plan.hi - plan.lo
+    n = plan.matrix.shape[1]
+    if plan.right is None or n < 2 or max_blocks < 2:
+        return [(plan, np.arange(n))]
+    used = plan.matrix.reshape(c, size, size, n) != 0
+    on_x1, on_x2 = used.any(axis=(0, 2)), used.any(axis=(0, 1))  # (size, n)
+    first = np.minimum(np.argmax(on_x1, axis=0), np.argmax(on_x2, axis=0))
+    first[~on_x1.any(axis=0)] = size  # a point with no weight needs no box
+    order = np.argsort(first, kind="stable")
+    starts = np.flatnonzero(np.diff(first[order], prepend=-1))  # candidate block starts
+    bounds = [*starts.tolist(), n]
+    overhead = max(0.02 * n, 32) * size**2  # an extra block: a luminosity, a launch
+    cost = lambda a, b: (bounds[b] - bounds[a]) * (size - first[order[bounds[a]]]) ** 2  # noqa: E731
+    best = {(0, 0): (0.0, [])}  # (blocks used, boundary index) -> (work, boundary indices)
+    for k in range(1, max_blocks + 1):
+        for b in range(1, len(bounds)):
+            options = [
+                (best[k - 1, a][0] + cost(a, b), best[k - 1, a][1] + [a])
+                for a in range(b)
+                if (k - 1, a) in best
+            ]
+            if options:
+                best[k, b] = min(options, key=lambda o: o[0])
+    last = len(bounds) - 1
+    work, cuts = min(
+        (best[k, last][0] + overhead * (k - 1), best[k, last][1])
+        for k in range(1, max_blocks + 1)
+        if (k, last) in best
+    )
+    if len(cuts) == 1:
+        return [(plan, np.arange(n))]
+    blocks = []
+    for a, b in zip(cuts, cuts[1:] + [last]):
+        members = np.sort(order[bounds[a] : bounds[b]])
+        lo = int(min(first[order[bounds[a]]], size - 1))
+        box = used.shape[1] - lo
+        matrix = plan.matrix.reshape(c, size, size, n)[:, lo:, lo:, members]
+        blocks.append(
+            (
+                ChannelPlan(
+                    plan.left, plan.right, plan.lo + lo, plan.hi, matrix.reshape(c * box * box, -1)
+                ),
+                members,
+            )
+        )
+    return blocks
+
+
 class ChannelConvolution:
     """``call(xf)``: :func:`predict` on ``keras.ops``, called as ``FKConvolution`` is.
 

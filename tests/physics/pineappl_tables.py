@@ -35,7 +35,6 @@ def proton(polarized: bool = False) -> Conv:
     return Conv(convolution_types=ConvType(polarized=polarized, time_like=False), pid=2212)
 
 
-
 def build_grid(
     channels: list[tuple[int, ...]],
     weights: np.ndarray,

@@ -8,10 +8,11 @@ from keras import ops
 
 from n3fit_gpu.errors import TheoryError
 from n3fit_gpu.physics.channel_convolution import ChannelPlan
+from n3fit_gpu.physics.channel_convolution import predict as channel_predict
 from n3fit_gpu.physics.observables.dis import DISKernel
 from n3fit_gpu.physics.observables.hadronic import HadronicKernel
 from n3fit_gpu.physics.observables.operations import OPERATIONS
-from n3fit_gpu.physics.observables.predict import Predictor, predict, predict_stacked
+from n3fit_gpu.physics.observables.predict import NUMPY, Predictor, predict, predict_stacked
 from n3fit_gpu.physics.observables.protocol import Kernel, Observable
 
 NB, NX, R = 9, 6, 3
@@ -22,10 +23,18 @@ def dis(n, first=0):
     return DISKernel(rng.uniform(0.1, 1.0, (n, NB, NX)), np.arange(first, first + n))
 
 
-def had(n, first=0):
+def had_plan(n):
+    """A hadronic plan whose odd points weigh x only from node 4 on, as a real table's points
+    do above their Born x (enough such points make a block of their own box)."""
     channels = np.array([[0, 0], [0, 1], [1, 1]])
-    plan = ChannelPlan(channels[:, 0], channels[:, 1], 1, NX, rng.uniform(0.1, 1, (3 * 5 * 5, n)))
-    return HadronicKernel(plan, np.arange(first, first + n))
+    table = rng.uniform(0.1, 1, (3, 5, 5, n))
+    for k in range(1, n, 2):
+        table[:, :3, :, k] = table[:, :, :3, k] = 0
+    return ChannelPlan(channels[:, 0], channels[:, 1], 1, NX, table.reshape(3 * 5 * 5, n))
+
+
+def had(n, first=0):
+    return HadronicKernel.from_plan(had_plan(n), np.arange(first, first + n))
 
 
 def reference(kernel, xf):
@@ -39,6 +48,26 @@ def reference(kernel, xf):
 
 def test_kernels_follow_the_protocol():
     assert isinstance(dis(2), Kernel) and isinstance(had(2), Kernel)
+
+
+def test_points_of_large_x_get_a_smaller_box_and_the_same_predictions(float64):
+    assert len(had(4).blocks) == 1  # a small table stays whole
+    plan = had_plan(200)
+    kernel = HadronicKernel.from_plan(plan, np.arange(200))
+    assert [b.lo for b in kernel.blocks] == [1, 4]
+    assert [m.tolist() for m in kernel.members] == [list(range(0, 200, 2)), list(range(1, 200, 2))]
+    np.testing.assert_array_equal(kernel.plan.matrix, plan.matrix)
+    xf = rng.uniform(0.1, 1.0, (R, NX, NB))
+    whole = channel_predict(plan, xf)
+    np.testing.assert_allclose(kernel.predict(xf, NUMPY), whole, rtol=1e-13)
+    tensors = kernel.tensors(lambda a: ops.convert_to_tensor(a, dtype="float64"))
+    keras = kernel.predict(ops.convert_to_tensor(xf, dtype="float64"), ops, tensors)
+    np.testing.assert_allclose(ops.convert_to_numpy(keras), whole, rtol=1e-13)
+    kept = kernel.select(np.arange(200) % 4 == 1)
+    assert len(kept.blocks) == 1 and kept.rows.tolist() == list(range(1, 200, 4))
+    np.testing.assert_allclose(kept.predict(xf, NUMPY), whole[:, 1::4], rtol=1e-13)
+    factor = rng.uniform(0.5, 2.0, 200)
+    np.testing.assert_allclose(kernel.scaled(factor).predict(xf, NUMPY), factor * whole, rtol=1e-13)
 
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
