@@ -17,7 +17,12 @@ Timings exclude compilation: each configuration trains once to compile, then is 
 second run of ``--epochs`` epochs (stopping disabled). Each row also has the peak resident
 memory of its process and, on a GPU, the device's peak memory. Prints a table and writes JSON.
 
+The problem is a runcard's (``--runcard``, default the quickstart: 1,233 DIS points) or, with
+``--problem nnpdf40``, one of NNPDF4.0's size: 4,672 points, 2,250 of them hadronic
+(synthetic tables with a real table's sparsity; ``scripts/nnpdf40_problem.py``).
+
     python scripts/benchmark.py                              # R = 1, 10, 100, 1000
+    python scripts/benchmark.py --problem nnpdf40 --epochs 30   # NNPDF4.0 size
     python scripts/benchmark.py --replicas 1 10 --epochs 200 --backends jax
     python scripts/benchmark.py --n3fit-python /tmp/n3fit-venv/bin/python   # + NNPDF's n3fit
     KERAS_BACKEND=jax python scripts/benchmark.py --backends jax   # on a GPU machine

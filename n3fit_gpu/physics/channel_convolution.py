@@ -33,10 +33,11 @@ On a CPU one einsum per channel (45 kernels, no luminosity in memory) is ~17% fa
 single GEMM is kept for GPUs, where a step of small kernels is launch-bound (``facts.md``:
 R = 1 runs at ~14k replica-epochs/s on an H100 for that reason). Not yet timed on a GPU.
 
-Memory, NNPDF4.0-sized (nx = 50, ~2,000 hadronic points, estimated; no real table here): the
-dense layout needs 202,500 floats per point, 3.2 GB in float64 for all; with <= 45 channels
-and a 35-node box, <= 55,000 per point, <= 0.9 GB (0.45 GB in float32). The luminosity is
-``R·c·I·J`` floats per table: 22 MB for R = 100, 45 channels, I = J = 35 in float32.
+Memory, NNPDF4.0-sized (the 2,250 synthetic hadronic points of ``scripts/nnpdf40_problem.py``,
+nx = 50): the dense layout needs 202,500 floats per point, 3.6 GB in float64; the channel-sparse
+blocks (:func:`split_by_support`) hold 69.6 M floats, 0.28 GB in float32. The luminosity is
+``R·c·I·J`` floats per block: 22 MB for R = 100, 45 channels, I = J = 35 in float32. A whole
+fit of that problem at R = 1000 peaks at 4.0 GB (``scripts/benchmark.py --problem nnpdf40``).
 """
 
 from __future__ import annotations
