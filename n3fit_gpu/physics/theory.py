@@ -27,6 +27,7 @@ extra (eko, yadism, pineappl, pineko) and lives in ``scripts/build_theory.py``.
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -513,20 +514,33 @@ def _read_npz(path: Path, name: str, metadata: dict) -> dict[str, np.ndarray]:
     file_path = path / name
     if not file_path.is_file():
         raise TheoryNotFoundError(
-            f"{file_path} is missing; rebuild the theory with `{_rebuild_command(metadata)}`"
+            f"{file_path} is missing; remake it with `{_rebuild_command(metadata, path, name)}`"
         )
     if sha256(file_path) != metadata["files"].get(name):
         raise TheoryError(
             f"{file_path} is corrupted (sha256 checksum differs from "
-            f"{METADATA_FILE}); rebuild with `{_rebuild_command(metadata)}`"
+            f"{METADATA_FILE}); remake it with `{_rebuild_command(metadata, path, name)}`"
         )
     with np.load(file_path) as archive:
         return {key: archive[key] for key in archive.files}
 
 
-def _rebuild_command(metadata: dict) -> str:
-    """The command that built a theory, or the generic hint."""
-    return metadata.get("build", {}).get("command") or BUILD_HINT
+def _rebuild_command(metadata: dict, path: Path, name: str) -> str:
+    """The command(s) that remake file ``name`` of the theory at ``path``: the theory's own
+    build and extension commands, pointed at ``path`` (a theory may have been moved since)."""
+    if name == T0_FILE:
+        return f"python scripts/make_t0.py --theory {path}"
+    if name == metadata.get("evolution", {}).get("file"):
+        return f"python scripts/build_theory.py --evolution-only --output {path}"
+    build = metadata.get("build", {})
+    if "command" not in build:
+        return BUILD_HINT
+    commands = [re.sub(r"--output \S+", f"--output {path}", build["command"])]
+    commands += [
+        re.sub(r"--extend \S+", f"--extend {path}", extension["command"])
+        for extension in build.get("extensions", [])
+    ]
+    return " && ".join(commands)
 
 
 def _observable(

@@ -12,6 +12,7 @@ from n3fit_gpu.physics.theory import (
     EVOLUTION_FILE,
     FKTABLES_FILE,
     METADATA_FILE,
+    T0_FILE,
     load_theory,
     shipped_theories,
     summary_line,
@@ -199,7 +200,7 @@ def _flip_byte(path, offset=1000):
 
 def test_corrupted_fktables_are_rejected(copied):
     _flip_byte(copied / FKTABLES_FILE)
-    with pytest.raises(TheoryError, match="corrupted.*checksum.*rebuild"):
+    with pytest.raises(TheoryError, match="corrupted.*checksum.*remake it with"):
         load_theory(path=copied)
 
 
@@ -210,10 +211,24 @@ def test_corrupted_evolution_is_rejected_when_loaded(copied):
         theory.evolution()
 
 
-def test_missing_file_is_reported(copied):
+def test_missing_file_is_reported_with_the_commands_that_remake_it_here(copied):
+    """The theory's own build and extension commands, pointed at where the theory is now."""
     (copied / FKTABLES_FILE).unlink()
-    with pytest.raises(TheoryNotFoundError, match="fktables.npz is missing"):
+    with pytest.raises(TheoryNotFoundError, match="fktables.npz is missing") as error:
         load_theory(path=copied)
+    message = str(error.value)
+    assert f"--output {copied} " in message and f"--extend {copied} " in message
+    assert "theories/40000000" not in message
+
+
+def test_missing_evolution_and_t0_name_their_own_commands(copied):
+    theory = load_theory(path=copied)
+    (copied / EVOLUTION_FILE).unlink()
+    with pytest.raises(TheoryNotFoundError, match=f"--evolution-only --output {copied}`"):
+        theory.evolution()
+    (copied / T0_FILE).unlink()
+    with pytest.raises(TheoryNotFoundError, match=f"make_t0.py --theory {copied}`"):
+        theory.t0_xf()
 
 
 def test_unsupported_format_version(copied):
