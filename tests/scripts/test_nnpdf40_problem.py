@@ -50,3 +50,32 @@ def test_data_scatter_about_the_t0_predictions_as_their_covariance_says(problem)
     residual = data.central - predict_stacked(data.observables, theory.t0_xf().T[None])[0]
     chi2 = residual @ np.linalg.solve(data.covariance.dense(), residual) / residual.size
     assert 0.8 < chi2 < 1.5
+
+
+@pytest.mark.slow
+def test_stacked_loss_and_gradient_equal_alone_with_blocked_hadronic_tables(problem, float64):
+    """Two replicas stacked give, replica by replica, the loss and gradient each gives alone,
+    with hadronic tables split into blocks of their own x boxes."""
+    import tensorflow as tf
+    from keras import ops
+
+    from n3fit_gpu.physics.fit_data import fit_tensors
+    from n3fit_gpu.physics.losses import PDFLoss, PenaltySchedule
+
+    card, theory, _ = problem
+    assert any(len(o.kernels[0].blocks) > 1 for o in problem[2].observables if o.kind != "DIS")
+    rng = np.random.default_rng(3)
+    xf = theory.t0_xf().T[None] * rng.uniform(0.9, 1.1, (2, *theory.t0_xf().T.shape))
+
+    def loss_and_gradient(data, rows):
+        schedule = PenaltySchedule(1.0, None, 100)
+        loss = PDFLoss(fit_tensors(card, theory, data), schedule, schedule, 1e-6, 10.0, "float64")
+        x = tf.Variable(xf[rows])
+        with tf.GradientTape() as tape:
+            objective = loss(x, 0).objective
+        return ops.convert_to_numpy(objective), tape.gradient(objective, x).numpy()
+
+    stacked, grad = loss_and_gradient(problem[2], [0, 1])
+    alone, grad_alone = loss_and_gradient(nnpdf40_problem(1)[2], [0])
+    np.testing.assert_allclose(stacked[0], alone[0], rtol=1e-12)
+    np.testing.assert_allclose(grad[0], grad_alone[0], rtol=1e-10, atol=1e-12)
