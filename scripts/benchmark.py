@@ -222,6 +222,8 @@ def main() -> None:
     parser.add_argument("--mode", default="stacked", help=argparse.SUPPRESS)
     parser.add_argument("--replicas-one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.problem == "nnpdf40" and (args.theory or args.runcard != QUICKSTART):
+        parser.error("--problem nnpdf40 builds its own data and theory; drop --runcard/--theory")
     if args.worker:
         args.replicas = args.replicas_one
         print(json.dumps(worker(args)))

@@ -170,10 +170,9 @@ def export(args: argparse.Namespace) -> None:
 
     datasets = []
     offsets = np.cumsum([0, *(cd.ndata for cd in data.datasets)])
-    fracs = [e.frac for e in card.dataset_inputs] + [0.75] * len(data.datasets)
     for i, (cd, obs) in enumerate(zip(data.datasets, data.observables)):
         entry = {"name": cd.name, "ndata": cd.ndata, "start": int(offsets[i])}
-        entry |= {"operation": obs.operation, "frac": fracs[i], "hadronic": obs.kind != "DIS"}
+        entry |= {"operation": obs.operation, "hadronic": obs.kind != "DIS"}
         entry["group"] = "ALL" if args.grouping == "all" else _experiment(cd.name)
         if obs.kind == "DIS":
             for j, fk in enumerate(obs.fktables):

@@ -134,7 +134,8 @@ def split_by_support(
     n = plan.matrix.shape[1]
     if plan.right is None or n < 2 or max_blocks < 2:
         return [(plan, np.arange(n))]
-    used = plan.matrix.reshape(c, size, size, n) != 0
+    table = plan.matrix.reshape(c, size, size, n)
+    used = table != 0
     on_x1, on_x2 = used.any(axis=(0, 2)), used.any(axis=(0, 1))  # (size, n)
     first = np.minimum(np.argmax(on_x1, axis=0), np.argmax(on_x2, axis=0))
     first[~on_x1.any(axis=0)] = size  # a point with no weight needs no box
@@ -142,7 +143,10 @@ def split_by_support(
     starts = np.flatnonzero(np.diff(first[order], prepend=-1))  # candidate block starts
     bounds = [*starts.tolist(), n]
     overhead = max(0.02 * n, 32) * size**2  # an extra block: a luminosity, a launch
-    cost = lambda a, b: (bounds[b] - bounds[a]) * (size - first[order[bounds[a]]]) ** 2  # noqa: E731
+
+    def cost(a: int, b: int) -> float:  # points a..b in one block, per channel
+        return (bounds[b] - bounds[a]) * (size - first[order[bounds[a]]]) ** 2
+
     best = {(0, 0): (0.0, [])}  # (blocks used, boundary index) -> (work, boundary indices)
     for k in range(1, max_blocks + 1):
         for b in range(1, len(bounds)):
@@ -154,7 +158,7 @@ def split_by_support(
             if options:
                 best[k, b] = min(options, key=lambda o: o[0])
     last = len(bounds) - 1
-    work, cuts = min(
+    _, cuts = min(
         (best[k, last][0] + overhead * (k - 1), best[k, last][1])
         for k in range(1, max_blocks + 1)
         if (k, last) in best
@@ -165,8 +169,8 @@ def split_by_support(
     for a, b in zip(cuts, cuts[1:] + [last]):
         members = np.sort(order[bounds[a] : bounds[b]])
         lo = int(min(first[order[bounds[a]]], size - 1))
-        box = used.shape[1] - lo
-        matrix = plan.matrix.reshape(c, size, size, n)[:, lo:, lo:, members]
+        box = size - lo
+        matrix = table[:, lo:, lo:, members]
         blocks.append(
             (
                 ChannelPlan(
