@@ -3,7 +3,8 @@
 Imports keras (it runs fits): call :func:`n3fit_gpu.ensemble.backend.select_backend` first.
 Fit k (1..fits) is the runcard with ``closuretest.fakepdf`` = the truth, its own level-1 noise
 (``filterseed`` = seed + k) and its own seeds (``nnseed``, ``mcseed``, ``trvlseed`` = seed + k),
-plus ``KEY=YAML`` edits. Finished fits are kept, so a rerun resumes the study.
+plus ``KEY=YAML`` edits. Finished fits are kept, so a rerun resumes the study. Test datasets
+(left out of the runcard's ``dataset_inputs``) add the data-space estimators out of sample.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from n3fit_gpu.config import load_runcard
+from n3fit_gpu.config import DatasetInput, load_runcard
 from n3fit_gpu.fit import run_fit
 from n3fit_gpu.outputs.closure_report import closure_report, load_closure_fit
 
@@ -38,9 +39,10 @@ def run_closure_study(
     work: Path,
     edits: Sequence[str] = (),
     seed: int = 100,
+    test: Sequence[DatasetInput] = (),
 ) -> dict:
     """Fit ``fits`` level-1 closure fits of ``truth`` under ``work/fits`` and return (and write
-    to ``work/report``) their closure report."""
+    to ``work/report``) their closure report, out of sample on the ``test`` datasets too."""
     base = yaml.safe_load(Path(runcard).read_text())
     folders = []
     for k in range(1, fits + 1):
@@ -63,4 +65,5 @@ def run_closure_study(
                 announce=lambda line: None,
             )  # fmt: skip
         folders.append(folder)
-    return closure_report([load_closure_fit(f) for f in folders], Path(work) / "report")
+    loaded = [load_closure_fit(f, test=test) for f in folders]
+    return closure_report(loaded, Path(work) / "report")

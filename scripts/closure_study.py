@@ -9,7 +9,9 @@ soft_gluon, or an LHAPDF set), its own level-1 noise (``filterseed`` = base + k)
 seeds (``nnseed``, ``mcseed``, ``trvlseed`` = base + k), plus any ``--set KEY=YAML`` edits
 (e.g. ``--set "positivity.posdatasets=[]"``). Finished fits are kept (rerun to resume), then
 ``n3fit-gpu closure`` judges them: R_bv, ξ_1σ, x-space coverage and pulls per flavour
-(``<work>/report/closure.json``, ``closure_pulls.png``).
+(``<work>/report/closure.json``, ``closure_pulls.png``). Each ``--test DATASET`` (a name or
+``{dataset: NAME, variant: V}``, in the runcard's theory but not in its dataset_inputs) adds
+R_bv and ξ_1σ on data the fits have not seen, as NNPDF evaluates them.
 """
 
 from __future__ import annotations
@@ -28,18 +30,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=100, help="base of every fit's seeds")
     parser.add_argument("--set", dest="edits", action="append", default=[], metavar="KEY=YAML")
+    parser.add_argument("--test", action="append", default=[], metavar="DATASET")
     parser.add_argument("--backend", default=None)
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, if not installed
     from n3fit_gpu.ensemble.backend import select_backend
+    from n3fit_gpu.errors import N3fitError
+    from n3fit_gpu.outputs.closure_report import parse_test_dataset
+
+    try:
+        test = [parse_test_dataset(text) for text in args.test]
+    except N3fitError as exc:
+        parser.error(str(exc))
 
     select_backend(args.backend)
     from n3fit_gpu.closure_study import run_closure_study
     from n3fit_gpu.outputs.closure_report import format_report
 
     report = run_closure_study(
-        args.runcard, args.truth, args.fits, args.replicas, args.work, args.edits, args.seed
+        args.runcard, args.truth, args.fits, args.replicas, args.work, args.edits, args.seed, test
     )
     print(format_report(report))
 

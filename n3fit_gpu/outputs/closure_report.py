@@ -6,6 +6,10 @@ level-1 data, covariance and truth (``closuretest.fakepdf``: ``toy`` or any LHAP
 user can bring their own truth). Fits must share the data and the truth; they differ in their
 level-1 noise (``closuretest.filterseed``) and seeds. Writes ``closure.json`` and
 ``closure_pulls.png`` (x-space pull per flavour against x) and returns the report.
+
+Test datasets (of the fits' theory, left out of every fit) give the data-space estimators out
+of sample as well, as NNPDF's closure tests of its 4.0 methodology evaluate them: the
+uncertainty of predictions for data the fit has not seen.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
+from pydantic import ValidationError
 
 from n3fit_gpu.atomic import atomic_write_json
-from n3fit_gpu.config import load_runcard
-from n3fit_gpu.errors import OutputError
+from n3fit_gpu.config import DatasetInput, load_runcard
+from n3fit_gpu.errors import DataError, OutputError
 from n3fit_gpu.outputs.exportgrid import EXPORT_LABELS, evolution_to_flavour
 from n3fit_gpu.outputs.plots import new_figure, save_png
 from n3fit_gpu.physics.closure import data_space, x_space
@@ -35,22 +41,48 @@ X_REGION = (1e-3, 0.7)
 
 
 @dataclass(frozen=True)
+class DataSample:
+    """Predictions of a fit's replicas and of the truth for some data, and their covariance."""
+
+    datasets: tuple[str, ...]
+    predictions: np.ndarray  # (R, N)
+    truth: np.ndarray  # (N,)
+    covariance: np.ndarray  # (N, N) the t0 covariance of the fit's runcard
+
+
+@dataclass(frozen=True)
 class ClosureFit:
     """What the estimators need of one closure fit."""
 
     folder: Path
     replicas: np.ndarray  # (R, nbasis, nx) x·f at Q0 of the selected replicas
-    predictions: np.ndarray  # (R, N)
     truth_xf: np.ndarray  # (nbasis, nx)
-    truth: np.ndarray  # (N,) the truth's predictions
-    covariance: np.ndarray  # (N, N) the fit's (t0) covariance
+    fitted: DataSample  # the data the fit was fitted to
+    test: DataSample | None  # data left out of the fit, when test datasets are given
     xgrid: np.ndarray
     basis: tuple[str, ...]
     fakepdf: str
 
 
-def load_closure_fit(folder: Path, theory_path: Path | None = None) -> ClosureFit:
-    """Read a finished closure fit (one-line :class:`OutputError` when it is not one)."""
+def parse_test_dataset(text: str) -> DatasetInput:
+    """A test dataset from the command line: a name, or YAML such as
+    ``{dataset: NAME, variant: legacy}`` (one-line :class:`DataError` when it is neither)."""
+    try:
+        value = yaml.safe_load(text)
+        return DatasetInput.model_validate({"dataset": value} if isinstance(value, str) else value)
+    except (yaml.YAMLError, ValidationError) as exc:
+        problem = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else "not YAML"
+        raise DataError(
+            f"test dataset {text!r}: {problem}; give a dataset name or "
+            "'{dataset: NAME, variant: VARIANT}'"
+        ) from None
+
+
+def load_closure_fit(
+    folder: Path, theory_path: Path | None = None, test: Sequence[DatasetInput] = ()
+) -> ClosureFit:
+    """Read a finished closure fit (one-line :class:`OutputError` when it is not one) and, when
+    ``test`` names datasets the fit left out, its predictions for them."""
     folder = Path(folder)
     cards = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
     summary = folder / "summary.json"
@@ -66,20 +98,32 @@ def load_closure_fit(folder: Path, theory_path: Path | None = None) -> ClosureFi
     if len(chosen) < 2:
         raise OutputError(f"{folder}: postfit selected {len(chosen)} replicas; need at least 2")
     xf = np.stack([np.load(folder / "nnfit" / f"replica_{r}" / "pdf_q0.npz")["xf"] for r in chosen])
-    datasets, observables = load_fitted_datasets(card, theory)
-    covariance = build_covariance(datasets, t0_predictions(card, theory, observables))
     truth_xf = pdf_at_q0(card.closuretest.fakepdf, theory, key="closuretest.fakepdf")
+    fitted = {entry.dataset for entry in card.dataset_inputs}
+    for entry in test:
+        if entry.dataset in fitted:
+            raise DataError(
+                f"test dataset {entry.dataset} is fitted by {folder}; a test dataset must be "
+                "left out of the fits (remove it from their dataset_inputs or from the tests)"
+            )
 
-    def predictions(xf_stack: np.ndarray) -> np.ndarray:  # (R, nb, nx) -> (R, n)
-        return predict_stacked(observables, np.swapaxes(xf_stack, 1, 2))
+    def sample(fit_card) -> DataSample:
+        datasets, observables = load_fitted_datasets(fit_card, theory)
+        covariance = build_covariance(datasets, t0_predictions(fit_card, theory, observables))
+        both = predict_stacked(observables, np.swapaxes(np.concatenate([xf, truth_xf[None]]), 1, 2))
+        return DataSample(
+            datasets=tuple(e.dataset for e in fit_card.dataset_inputs),
+            predictions=both[:-1],
+            truth=both[-1],
+            covariance=covariance.dense(),
+        )
 
     return ClosureFit(
         folder=folder,
         replicas=xf,
-        predictions=predictions(xf),
         truth_xf=truth_xf,
-        truth=predictions(truth_xf[None])[0],
-        covariance=covariance.dense(),
+        fitted=sample(card),
+        test=sample(card.model_copy(update={"dataset_inputs": tuple(test)})) if test else None,
         xgrid=theory.xgrid,
         basis=theory.basis,
         fakepdf=str(card.closuretest.fakepdf),
@@ -92,12 +136,14 @@ def closure_report(
     """Data- and x-space estimators of ``fits``; writes closure.json and closure_pulls.png."""
     first = fits[0]
     for fit in fits[1:]:
-        if fit.truth.shape != first.truth.shape or not np.allclose(fit.truth_xf, first.truth_xf):
+        same_data = fit.fitted.datasets == first.fitted.datasets and (
+            fit.fitted.truth.shape == first.fitted.truth.shape
+        )
+        if not same_data or not np.allclose(fit.truth_xf, first.truth_xf):
             raise OutputError(
                 f"{fit.folder} and {first.folder} have different data or truths; a closure "
                 "report compares fits of one truth to the same data"
             )
-    data = data_space([f.predictions for f in fits], first.truth, first.covariance)
     shown = (first.xgrid >= region[0]) & (first.xgrid <= region[1])
     x = first.xgrid[shown]
     rows = [EXPORT_LABELS.index(label) for label in FLAVOURS]
@@ -118,13 +164,12 @@ def closure_report(
         "fits": [str(f.folder) for f in fits],
         "truth": first.fakepdf,
         "replicas": [len(f.replicas) for f in fits],
-        "data_space": {
-            "r_bv": data.r_bv,
-            "xi_1sigma": data.xi_1sigma,
-            "bias": data.bias.tolist(),
-            "variance": data.variance.tolist(),
-            "ndata": int(first.truth.size),
-        },
+        "data_space": _data_space_entry([f.fitted for f in fits]),
+        **(
+            {"test_data_space": _data_space_entry([f.test for f in fits])}
+            if first.test is not None
+            else {}
+        ),
         "x_space": {
             "region": list(region),
             "points": int(shown.sum()),
@@ -142,6 +187,20 @@ def closure_report(
     atomic_write_json(output / "closure.json", report)
     _plot_pulls(output / "closure_pulls.png", (flavour, evolution), len(fits), first.fakepdf)
     return report
+
+
+def _data_space_entry(samples: Sequence[DataSample]) -> dict:
+    """The data-space estimators of one sample (fitted or test data) of every fit."""
+    first = samples[0]
+    data = data_space([s.predictions for s in samples], first.truth, first.covariance)
+    return {
+        "r_bv": data.r_bv,
+        "xi_1sigma": data.xi_1sigma,
+        "bias": data.bias.tolist(),
+        "variance": data.variance.tolist(),
+        "ndata": int(first.truth.size),
+        "datasets": list(first.datasets),
+    }
 
 
 def _plot_pulls(path: Path, spaces, nfits: int, truth: str) -> Path:
@@ -165,10 +224,15 @@ def _plot_pulls(path: Path, spaces, nfits: int, truth: str) -> Path:
 def format_report(report: dict) -> str:
     """The report as a few lines of text for the terminal."""
     d, xs = report["data_space"], report["x_space"]
-    lines = [
-        f"{len(report['fits'])} fits of truth {report['truth']}, {d['ndata']} points",
-        f"data space: R_bv {d['r_bv']:.3f} (faithful: 1), ξ_1σ {d['xi_1sigma']:.3f} "
-        f"(faithful: 0.68)",
+    lines = [f"{len(report['fits'])} fits of truth {report['truth']}"]
+    for key, what in (("data_space", "fitted data"), ("test_data_space", "test data")):
+        if key in report:
+            e = report[key]
+            lines.append(
+                f"data space, {what} ({e['ndata']} points): R_bv {e['r_bv']:.3f} (faithful: 1), "
+                f"ξ_1σ {e['xi_1sigma']:.3f} (faithful: 0.68)"
+            )
+    lines += [
         f"x space ({xs['region'][0]:g} ≤ x ≤ {xs['region'][1]:g}, {xs['points']} points), "
         "68% coverage and mean pull per flavour:",
     ]
