@@ -107,9 +107,9 @@ def load_closure_fit(
                 "left out of the fits (remove it from their dataset_inputs or from the tests)"
             )
 
-    def sample(fit_card) -> DataSample:
-        datasets, observables = load_fitted_datasets(fit_card, theory)
-        covariance = build_covariance(datasets, t0_predictions(fit_card, theory, observables))
+    def sample(fit_card, source) -> DataSample:
+        datasets, observables = load_fitted_datasets(fit_card, source)
+        covariance = build_covariance(datasets, t0_predictions(fit_card, source, observables))
         both = predict_stacked(observables, np.swapaxes(np.concatenate([xf, truth_xf[None]]), 1, 2))
         return DataSample(
             datasets=tuple(e.dataset for e in fit_card.dataset_inputs),
@@ -118,12 +118,28 @@ def load_closure_fit(
             covariance=covariance.dense(),
         )
 
+    tested = None
+    if test:
+        test_card = card.model_copy(update={"dataset_inputs": tuple(test)})
+        # an NNPDF-layout theory is read for a runcard's datasets, on the union of their grids
+        joint = load_card_theory(
+            card.model_copy(update={"dataset_inputs": card.dataset_inputs + tuple(test)}),
+            theory_path,
+        )
+        if not np.array_equal(joint.xgrid, theory.xgrid):
+            raise DataError(
+                f"the FK tables of test datasets {', '.join(e.dataset for e in test)} have x "
+                f"nodes the fit in {folder} did not save its PDFs at; choose test datasets "
+                "on the fits' x grid"
+            )
+        tested = sample(test_card, joint)
+
     return ClosureFit(
         folder=folder,
         replicas=xf,
         truth_xf=truth_xf,
-        fitted=sample(card),
-        test=sample(card.model_copy(update={"dataset_inputs": tuple(test)})) if test else None,
+        fitted=sample(card, theory),
+        test=tested,
         xgrid=theory.xgrid,
         basis=theory.basis,
         fakepdf=str(card.closuretest.fakepdf),

@@ -118,6 +118,23 @@ def test_dis_dy_is_the_quickstart_plus_e866_on_the_shipped_nnpdf_folder():
     assert all(getattr(card, key) == getattr(quick, key) for key in same)
 
 
+def test_closure_dis_dy_is_dis_dy_less_its_test_data_with_nnpdf40_training():
+    """HERA NC e-p is left out: the closure report's test data (README, Closure tests)."""
+    dis_dy = load_runcard(RUNCARDS / "dis_dy.yml")
+    nnpdf = load_runcard(RUNCARDS / "nnpdf40_dis.yml")
+    card = load_runcard(RUNCARDS / "closure_dis_dy.yml")
+    names = tuple(d.dataset for d in card.dataset_inputs)
+    assert names == tuple(d.dataset for d in dis_dy.dataset_inputs if "318GEV_EM" not in d.dataset)
+    assert (card.parameters.optimizer, card.parameters.epochs) == (
+        nnpdf.parameters.optimizer,
+        nnpdf.parameters.epochs,
+    )
+    assert card.closuretest.fakedata and card.closuretest.fakenoise and card.genrep  # level 2
+    assert card.closuretest.fakepdf == "steep_sea"
+    same = ("fitting", "positivity", "integrability", "theory", "datacuts")
+    assert all(getattr(card, key) == getattr(dis_dy, key) for key in same)
+
+
 @pytest.mark.theory
 def test_dis_dy_passes_preflight(tmp_path):
     pytest.importorskip("pineappl", reason="needs the [theory] extra (pineappl)")
