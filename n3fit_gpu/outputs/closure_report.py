@@ -193,6 +193,9 @@ def closure_report(
                 name: {
                     "coverage_68": dict(zip(space.labels, space.coverage.tolist())),
                     "mean_pull": dict(zip(space.labels, space.pull.tolist())),
+                    "mean_pull_error": dict(
+                        zip(space.labels, [_finite_or_none(e) for e in space.pull_error])
+                    ),
                     "overall_coverage_68": space.overall_coverage,
                 }
                 for name, space in (("flavour", flavour), ("evolution", evolution))
@@ -203,6 +206,11 @@ def closure_report(
     atomic_write_json(output / "closure.json", report)
     _plot_pulls(output / "closure_pulls.png", (flavour, evolution), len(fits), first.fakepdf)
     return report
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN: a missing value is null."""
+    return float(value) if np.isfinite(value) else None
 
 
 def _data_space_entry(samples: Sequence[DataSample]) -> dict:
@@ -250,13 +258,18 @@ def format_report(report: dict) -> str:
             )
     lines += [
         f"x space ({xs['region'][0]:g} ≤ x ≤ {xs['region'][1]:g}, {xs['points']} points), "
-        "68% coverage and mean pull per flavour:",
+        "68% coverage / mean pull ± its error over fits, per flavour:",
     ]
     for name in ("flavour", "evolution"):
         space = xs[name]
         cells = [
             f"{label} {space['coverage_68'][label]:.2f}/{space['mean_pull'][label]:+.2f}"
+            + _error_text(space["mean_pull_error"][label])
             for label in space["coverage_68"]
         ]
         lines.append(f"  {name:9s} overall {space['overall_coverage_68']:.3f}: {'  '.join(cells)}")
     return "\n".join(lines)
+
+
+def _error_text(error: float | None) -> str:
+    return "" if error is None else f"±{error:.2f}"

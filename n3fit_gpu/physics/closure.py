@@ -15,7 +15,9 @@ and in x space (PDFs at Q0, per flavour, on x points of a region):
 
 * coverage: the fraction of (fit, x) where the truth lies inside the replicas' central 68%;
 * pull: (E[f] − f_truth) / σ averaged over fits and x — a coherent pull (one sign for every
-  fit) is a methodological bias that coverage alone can hide.
+  fit) is a methodological bias that coverage alone can hide; its standard error, from the
+  scatter of the fits' own x-averaged pulls, tells such a bias from the level-1 noise (a
+  faithful fit's pull, averaged over a few correlated x points, is itself of order 0.5).
 
 Arrays only; :mod:`n3fit_gpu.outputs.closure_report` reads fits from disk.
 """
@@ -47,12 +49,21 @@ class XSpace:
     labels: tuple[str, ...]
     coverage: np.ndarray  # (nfl,) fraction of (fit, x) with the truth in the 68% band
     pull: np.ndarray  # (nfl,) mean over fits and x of (mean − truth) / σ
+    pull_by_fit: np.ndarray  # (L, nfl) mean over x
     pull_by_x: np.ndarray  # (nfl, nx) mean over fits
     x: np.ndarray  # (nx,)
 
     @property
     def overall_coverage(self) -> float:
         return float(self.coverage.mean())
+
+    @property
+    def pull_error(self) -> np.ndarray:
+        """(nfl,) standard error of :attr:`pull` over fits (NaN for a single fit)."""
+        fits = len(self.pull_by_fit)
+        if fits < 2:
+            return np.full(len(self.labels), np.nan)
+        return self.pull_by_fit.std(axis=0, ddof=1) / np.sqrt(fits)
 
 
 def data_space(
@@ -119,6 +130,7 @@ def x_space(
         labels=tuple(labels),
         coverage=inside_arr.mean(axis=(0, 2)),
         pull=pulls_arr.mean(axis=(0, 2)),
+        pull_by_fit=pulls_arr.mean(axis=2),
         pull_by_x=pulls_arr.mean(axis=0),
         x=np.asarray(x),
     )

@@ -58,3 +58,6 @@ def test_x_space_coverage_and_pulls():
     assert result.pull[1] == pytest.approx(1.0, abs=0.1)
     assert result.coverage[1] < 0.55
     assert result.pull_by_x.shape == (2, x.size)
+    # each fit's pull is its centre's mean over x (1/√9 spread): the error of the mean over L
+    assert result.pull_error == pytest.approx(np.full(2, 1 / 3 / np.sqrt(L)), rel=0.35)
+    assert np.isnan(x_space(fits[:1], truth, labels, x).pull_error).all()
