@@ -219,7 +219,9 @@ def _data_space_entry(samples: Sequence[DataSample]) -> dict:
     data = data_space([s.predictions for s in samples], first.truth, first.covariance)
     return {
         "r_bv": data.r_bv,
+        "r_bv_error": _finite_or_none(data.r_bv_error),
         "xi_1sigma": data.xi_1sigma,
+        "xi_1sigma_error": _finite_or_none(data.xi_1sigma_error),
         "bias": data.bias.tolist(),
         "variance": data.variance.tolist(),
         "ndata": int(first.truth.size),
@@ -253,8 +255,9 @@ def format_report(report: dict) -> str:
         if key in report:
             e = report[key]
             lines.append(
-                f"data space, {what} ({e['ndata']} points): R_bv {e['r_bv']:.3f} (faithful: 1), "
-                f"ξ_1σ {e['xi_1sigma']:.3f} (faithful: 0.68)"
+                f"data space, {what} ({e['ndata']} points): R_bv {e['r_bv']:.3f}"
+                f"{_error_text(e['r_bv_error'])} (faithful: 1), ξ_1σ {e['xi_1sigma']:.3f}"
+                f"{_error_text(e['xi_1sigma_error'])} (faithful: 0.68)"
             )
     lines += [
         f"x space ({xs['region'][0]:g} ≤ x ≤ {xs['region'][1]:g}, {xs['points']} points), "
@@ -264,7 +267,7 @@ def format_report(report: dict) -> str:
         space = xs[name]
         cells = [
             f"{label} {space['coverage_68'][label]:.2f}/{space['mean_pull'][label]:+.2f}"
-            + _error_text(space["mean_pull_error"][label])
+            + _error_text(space["mean_pull_error"][label]).replace(" ", "")
             for label in space["coverage_68"]
         ]
         lines.append(f"  {name:9s} overall {space['overall_coverage_68']:.3f}: {'  '.join(cells)}")
@@ -272,4 +275,4 @@ def format_report(report: dict) -> str:
 
 
 def _error_text(error: float | None) -> str:
-    return "" if error is None else f"±{error:.2f}"
+    return "" if error is None else f" ± {error:.2f}"

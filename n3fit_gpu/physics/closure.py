@@ -9,7 +9,10 @@ covariance and N points:
 * R_bv = √(mean_l bias_l / mean_l variance_l): 1 for a faithful ensemble, < 1 conservative;
 * ξ_1σ: in the eigenbasis of C, the fraction over eigenvectors and fits of
   |E[f] − f_truth| < σ (σ: the replicas' standard deviation along that eigenvector); 0.68 for
-  Gaussian, faithful uncertainties.
+  Gaussian, faithful uncertainties;
+* their errors: the standard deviation over bootstrap resamples of the fits and, within each,
+  of its replicas (as validphys resamples closure fits) — with a few fits, R_bv is known to
+  ±0.05–0.1, so a target band is judged against it.
 
 and in x space (PDFs at Q0, per flavour, on x points of a region):
 
@@ -40,6 +43,8 @@ class DataSpace:
     variance: np.ndarray  # (L,)
     r_bv: float
     xi_1sigma: float
+    r_bv_error: float  # bootstrap standard deviation (NaN for a single fit)
+    xi_1sigma_error: float
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,11 @@ class XSpace:
 
 
 def data_space(
-    replicas: Sequence[np.ndarray], truth: np.ndarray, covariance: np.ndarray
+    replicas: Sequence[np.ndarray],
+    truth: np.ndarray,
+    covariance: np.ndarray,
+    resamples: int = 200,
+    seed: int = 0,
 ) -> DataSpace:
     """Estimators of L fits from their replica predictions.
 
@@ -79,27 +88,44 @@ def data_space(
         ``(N,)`` predictions of the truth.
     covariance : np.ndarray
         ``(N, N)`` covariance defining the χ² and the eigenbasis.
+    resamples, seed : int
+        bootstrap resamples for the errors, and their random seed.
     """
-    n = truth.size
     eigenvalues, vectors = np.linalg.eigh(covariance)
     # C⁻¹ = V Λ⁻¹ Vᵀ: work in the eigenbasis, scaled so that χ² is a plain sum of squares
     scale = vectors / np.sqrt(eigenvalues)
+    whitened = [(np.asarray(reps, dtype=float) - truth) @ scale for reps in replicas]
+    bias, variance, covered = _estimators(whitened)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(resamples if len(whitened) > 1 else 0):
+        fits = rng.integers(len(whitened), size=len(whitened))
+        sample = [whitened[f][rng.integers(len(whitened[f]), size=len(whitened[f]))] for f in fits]
+        b, v, c = _estimators(sample)
+        draws.append((np.sqrt(b.mean() / v.mean()), c.mean()))
+    errors = np.std(draws, axis=0, ddof=1) if draws else np.full(2, np.nan)
+    return DataSpace(
+        bias=bias,
+        variance=variance,
+        r_bv=float(np.sqrt(bias.mean() / variance.mean())),
+        xi_1sigma=float(covered.mean()),
+        r_bv_error=float(errors[0]),
+        xi_1sigma_error=float(errors[1]),
+    )
+
+
+def _estimators(whitened: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per fit, bias and variance per point, and per eigenvector whether the truth is within
+    1σ of the mean, from ``(R_l, N)`` whitened residuals (replica − truth) of each fit."""
     bias, variance, covered = [], [], []
-    for reps in replicas:
-        reps = np.asarray(reps, dtype=float)
-        mean = reps.mean(axis=0)
-        shift = (mean - truth) @ scale  # (N,) in units of each eigenvector's data error
-        spread = (reps - mean) @ scale  # (R, N)
+    for residuals in whitened:
+        shift = residuals.mean(axis=0)  # (N,) in units of each eigenvector's data error
+        spread = residuals - shift  # (R, N)
+        n = shift.size
         bias.append(float(shift @ shift) / n)
         variance.append(float(np.mean(np.sum(spread**2, axis=1))) / n)
         covered.append(np.abs(shift) < spread.std(axis=0))
-    bias_arr, variance_arr = np.asarray(bias), np.asarray(variance)
-    return DataSpace(
-        bias=bias_arr,
-        variance=variance_arr,
-        r_bv=float(np.sqrt(bias_arr.mean() / variance_arr.mean())),
-        xi_1sigma=float(np.mean(covered)),
-    )
+    return np.asarray(bias), np.asarray(variance), np.asarray(covered)
 
 
 def x_space(

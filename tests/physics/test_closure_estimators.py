@@ -34,6 +34,16 @@ def test_a_faithful_ensemble_scores_as_faithful(covariance):
     assert result.r_bv == pytest.approx(1.0, abs=0.06)
     assert result.xi_1sigma == pytest.approx(0.683, abs=0.02)
     assert result.bias.shape == result.variance.shape == (L,)
+    # bootstrap errors: R_bv of 60 fits is known to a few percent, ξ_1σ to about 0.01
+    assert 0.005 < result.r_bv_error < 0.08 and 0.002 < result.xi_1sigma_error < 0.03
+    single = data_space(fits[:1], np.zeros(N), covariance)
+    assert np.isnan(single.r_bv_error) and np.isnan(single.xi_1sigma_error)
+
+
+def test_bootstrap_errors_shrink_with_more_fits(covariance):
+    fits = _fits(np.random.default_rng(5), covariance)
+    few, many = (data_space(fits[:k], np.zeros(N), covariance) for k in (6, 60))
+    assert few.r_bv_error > 2 * many.r_bv_error
 
 
 def test_a_too_narrow_ensemble_has_r_bv_above_one_and_low_coverage(covariance):
