@@ -125,12 +125,10 @@ def test_closure_dis_dy_is_dis_dy_less_its_test_data_with_nnpdf40_training():
     card = load_runcard(RUNCARDS / "closure_dis_dy.yml")
     names = tuple(d.dataset for d in card.dataset_inputs)
     assert names == tuple(d.dataset for d in dis_dy.dataset_inputs if "318GEV_EM" not in d.dataset)
-    assert (card.parameters.optimizer, card.parameters.epochs) == (
-        nnpdf.parameters.optimizer,
-        nnpdf.parameters.epochs,
-    )
+    training = ("optimizer", "epochs", "threshold_chi2", "stopping_patience")
+    assert all(getattr(card.parameters, k) == getattr(nnpdf.parameters, k) for k in training)
     assert card.closuretest.fakedata and card.closuretest.fakenoise and card.genrep  # level 2
-    assert card.closuretest.fakepdf == "steep_sea"
+    assert card.closuretest.fakepdf == "steep_sea" and card.same_trvl_per_replica
     same = ("fitting", "positivity", "integrability", "theory", "datacuts")
     assert all(getattr(card, key) == getattr(dis_dy, key) for key in same)
 

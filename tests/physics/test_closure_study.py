@@ -1,5 +1,8 @@
-"""A closure study with a truth that is not the toy (``steep_sea``): three level-1 fits of the
-shipped closure runcard, judged by ``n3fit-gpu closure``'s estimators (slow)."""
+"""A closure study with a truth that is not the toy (``steep_sea``): six level-2 closure fits of
+``runcards/closure_dis_dy.yml`` (DIS + E866 Drell-Yan, NNPDF4.0's training, one
+training/validation split), each with its own level-1 noise and seeds, judged by
+``n3fit-gpu closure``'s estimators on the fitted data and on HERA NC e-p, which no fit saw
+(slow; ~12 minutes on 2 CPU cores with JAX)."""
 
 import json
 from pathlib import Path
@@ -7,11 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from n3fit_gpu.config import load_runcard
+from n3fit_gpu.config import DatasetInput, load_runcard
 from n3fit_gpu.physics.truths import TRUTHS
 
-CLOSURE = Path(__file__).resolve().parents[2] / "runcards" / "closure.yml"
-FITS, REPLICAS = 3, 20
+pytest.importorskip("pineappl", reason="needs the [theory] extra (pineappl) for theory_90000001")
+
+CLOSURE = Path(__file__).resolve().parents[2] / "runcards" / "closure_dis_dy.yml"
+TEST = DatasetInput(dataset="HERA_NC_318GEV_EM-SIGMARED", variant="legacy")
+FITS, REPLICAS = 6, 25
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +27,7 @@ def study(tmp_path_factory):
     from n3fit_gpu.closure_study import run_closure_study
 
     work = tmp_path_factory.mktemp("closure_study")
-    return work, run_closure_study(CLOSURE, "steep_sea", FITS, REPLICAS, work)
+    return work, run_closure_study(CLOSURE, "steep_sea", FITS, REPLICAS, work, test=[TEST])
 
 
 def test_study_fits_the_truth_it_names_and_writes_its_report(study):
@@ -33,32 +39,44 @@ def test_study_fits_the_truth_it_names_and_writes_its_report(study):
     cards = [load_runcard(Path(f) / f"{Path(f).name}.yml") for f in report["fits"]]
     assert {c.closuretest.fakepdf for c in cards} == {"steep_sea"}
     assert len({(c.closuretest.filterseed, c.nnseed, c.mcseed) for c in cards}) == FITS
+    assert report["test_data_space"]["datasets"] == [TEST.dataset]
+    assert TEST.dataset not in report["data_space"]["datasets"]
 
 
-def test_data_space_uncertainty_is_not_underestimated(study):
-    """R_bv ≤ 1.1 and ξ_1σ ≥ 0.6: the data-space uncertainty covers the truth at least as often
-    as a faithful one would (measured: R_bv 0.68–0.79, ξ_1σ 0.79–0.84 over 4 fits)."""
+@pytest.mark.parametrize("sample", ["data_space", "test_data_space"])
+def test_data_space_uncertainty_is_faithful(study, sample):
+    """Issue 16's bands, R_bv in [0.9, 1.1] and ξ_1σ in [0.62, 0.74], each widened by twice
+    the estimator's bootstrap error: six fits know R_bv to ±0.1 on the fitted data and ±0.2 on
+    the 159 test points (measured, JAX: 0.97 ± 0.12 and 0.95 ± 0.22; ξ_1σ 0.72 and 0.78)."""
     _, report = study
-    data = report["data_space"]
+    data = report[sample]
     assert np.isfinite(data["bias"]).all() and np.isfinite(data["variance"]).all()
-    assert data["r_bv"] <= 1.1 and data["xi_1sigma"] >= 0.6, data
+    r_bv, dr = data["r_bv"], data["r_bv_error"]
+    xi, dxi = data["xi_1sigma"], data["xi_1sigma_error"]
+    assert 0 < dr < 0.5 and 0 < dxi < 0.2, data
+    assert 0.9 - 2 * dr <= r_bv <= 1.1 + 2 * dr, data
+    assert 0.62 - 2 * dxi <= xi <= 0.74 + 2 * dxi, data
+
+
+def test_x_space_68_percent_band_covers_the_truth(study):
+    """Coverage of the truth by the replicas' 68% band at Q0 over 1e-3 ≤ x ≤ 0.7, every flavour
+    (measured: 0.75 flavours, 0.70 evolution basis)."""
+    _, report = study
+    for space in ("flavour", "evolution"):
+        assert report["x_space"][space]["overall_coverage_68"] >= 0.63, report["x_space"][space]
 
 
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "issue 16: the DIS-only method is biased in x space where the data are weak (measured "
-        "on steep_sea, 4 fits: valence -2σ at x > 0.2 and +1.4σ at x < 0.01, sea +1.5..2σ and "
-        "gluon -1.3σ at x ~ 0.2-0.5; x-space 68% coverage 0.48 in the evolution basis); and "
-        "it is conservative in data space (R_bv 0.69, ξ_1σ 0.84)"
+        "issue 16: at x > 0.3 the steep_sea truth's light sea is < 1% of the valence and "
+        "positivity bounds the replicas below, so the ensemble sits above the truth (d-bar, "
+        "u-bar, s +1 to +1.6σ there; mean +0.5 to +0.6 ± 0.1), and the gluon, which shares "
+        "their momentum through the sum rule, is −1.2σ at x ≈ 0.3; measured on 6 and 8 fits"
     ),
 )
-def test_closure_meets_the_faithfulness_targets(study):
-    """Issue 16's targets: R_bv in [0.9, 1.1], ξ_1σ in [0.62, 0.74], x-space 68% coverage
-    ≥ 0.63 and no flavour pulled beyond 0.5σ on average (1e-3 ≤ x ≤ 0.7)."""
+def test_no_flavour_is_pulled_beyond_half_a_sigma(study):
     _, report = study
-    data, xs = report["data_space"], report["x_space"]
-    assert 0.9 <= data["r_bv"] <= 1.1 and 0.62 <= data["xi_1sigma"] <= 0.74, data
     for space in ("flavour", "evolution"):
-        assert xs[space]["overall_coverage_68"] >= 0.63, xs[space]
-        assert max(abs(p) for p in xs[space]["mean_pull"].values()) <= 0.5, xs[space]
+        pulls = report["x_space"][space]["mean_pull"]
+        assert max(abs(p) for p in pulls.values()) <= 0.5, pulls
