@@ -2,6 +2,8 @@
 
     python scripts/closure_study.py --truth steep_sea --fits 4 --replicas 25 \\
         --work output/closure/steep_sea [--set parameters.epochs=4000 ...]
+    python scripts/closure_study.py --runcard runcards/closure_dis_dy.yml --fits 8 \\
+        --work output/closure/dis_dy --test "{dataset: HERA_NC_318GEV_EM-SIGMARED, variant: legacy}"
 
 Fit k (1..--fits) is ``--runcard`` (default runcards/closure.yml: level 2, NNPDF's standard
 closure test) with ``closuretest.fakepdf`` = --truth (a built-in truth: toy, steep_sea,
@@ -30,7 +32,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=100, help="base of every fit's seeds")
     parser.add_argument("--set", dest="edits", action="append", default=[], metavar="KEY=YAML")
-    parser.add_argument("--test", action="append", default=[], metavar="DATASET")
+    parser.add_argument(
+        "--test",
+        action="append",
+        default=[],
+        metavar="DATASET",
+        help="a dataset of the runcard's theory left out of the fits, as a name or "
+        "'{dataset: NAME, variant: V}' (repeat for more): R_bv and ξ_1σ out of sample",
+    )
     parser.add_argument("--backend", default=None)
     args = parser.parse_args(argv)
 

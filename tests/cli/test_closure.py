@@ -40,3 +40,4 @@ def test_bad_fit_folders_give_one_line(tmp_path, make, expected):
 def test_help_teaches_the_estimators():
     result = CliRunner().invoke(main, ["closure", "--help"])
     assert result.exit_code == 0 and "R_bv" in result.output and "Example" in result.output
+    assert "--test" in result.output and "left out" in result.output
