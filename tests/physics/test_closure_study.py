@@ -2,7 +2,7 @@
 ``runcards/closure_dis_dy.yml`` (DIS + E866 Drell-Yan, NNPDF4.0's training, one
 training/validation split), each with its own level-1 noise and seeds, judged by
 ``n3fit-gpu closure``'s estimators on the fitted data and on HERA NC e-p, which no fit saw
-(slow; ~12 minutes on 2 CPU cores with JAX)."""
+(slow; 8 minutes on 2 CPU cores with TensorFlow, 10 with JAX)."""
 
 import json
 from pathlib import Path
