@@ -99,6 +99,29 @@ def load_closure_fit(
         raise OutputError(f"{folder}: postfit selected {len(chosen)} replicas; need at least 2")
     xf = np.stack([np.load(folder / "nnfit" / f"replica_{r}" / "pdf_q0.npz")["xf"] for r in chosen])
     truth_xf = pdf_at_q0(card.closuretest.fakepdf, theory, key="closuretest.fakepdf")
+    tested = _test_sample(folder, card, theory, theory_path, test, xf, truth_xf) if test else None
+    return ClosureFit(
+        folder=folder,
+        replicas=xf,
+        truth_xf=truth_xf,
+        fitted=_data_sample(card, theory, xf, truth_xf),
+        test=tested,
+        xgrid=theory.xgrid,
+        basis=theory.basis,
+        fakepdf=str(card.closuretest.fakepdf),
+    )
+
+
+def _test_sample(
+    folder: Path,
+    card,
+    theory,
+    theory_path: Path | None,
+    test: Sequence[DatasetInput],
+    xf: np.ndarray,
+    truth_xf: np.ndarray,
+) -> DataSample:
+    """:func:`_data_sample` of the ``test`` datasets, which the fit in ``folder`` left out."""
     fitted = {entry.dataset for entry in card.dataset_inputs}
     for entry in test:
         if entry.dataset in fitted:
@@ -106,43 +129,31 @@ def load_closure_fit(
                 f"test dataset {entry.dataset} is fitted by {folder}; a test dataset must be "
                 "left out of the fits (remove it from their dataset_inputs or from the tests)"
             )
-
-    def sample(fit_card, source) -> DataSample:
-        datasets, observables = load_fitted_datasets(fit_card, source)
-        covariance = build_covariance(datasets, t0_predictions(fit_card, source, observables))
-        both = predict_stacked(observables, np.swapaxes(np.concatenate([xf, truth_xf[None]]), 1, 2))
-        return DataSample(
-            datasets=tuple(e.dataset for e in fit_card.dataset_inputs),
-            predictions=both[:-1],
-            truth=both[-1],
-            covariance=covariance.dense(),
+    # an NNPDF-layout theory is read for a runcard's datasets, on the union of their grids
+    joint = load_card_theory(
+        card.model_copy(update={"dataset_inputs": card.dataset_inputs + tuple(test)}), theory_path
+    )
+    if not np.array_equal(joint.xgrid, theory.xgrid):
+        raise DataError(
+            f"the FK tables of test datasets {', '.join(e.dataset for e in test)} have x nodes "
+            f"the fit in {folder} did not save its PDFs at; choose test datasets on the fits' "
+            "x grid"
         )
+    test_card = card.model_copy(update={"dataset_inputs": tuple(test)})
+    return _data_sample(test_card, joint, xf, truth_xf)
 
-    tested = None
-    if test:
-        test_card = card.model_copy(update={"dataset_inputs": tuple(test)})
-        # an NNPDF-layout theory is read for a runcard's datasets, on the union of their grids
-        joint = load_card_theory(
-            card.model_copy(update={"dataset_inputs": card.dataset_inputs + tuple(test)}),
-            theory_path,
-        )
-        if not np.array_equal(joint.xgrid, theory.xgrid):
-            raise DataError(
-                f"the FK tables of test datasets {', '.join(e.dataset for e in test)} have x "
-                f"nodes the fit in {folder} did not save its PDFs at; choose test datasets "
-                "on the fits' x grid"
-            )
-        tested = sample(test_card, joint)
 
-    return ClosureFit(
-        folder=folder,
-        replicas=xf,
-        truth_xf=truth_xf,
-        fitted=sample(card, theory),
-        test=tested,
-        xgrid=theory.xgrid,
-        basis=theory.basis,
-        fakepdf=str(card.closuretest.fakepdf),
+def _data_sample(card, theory, xf: np.ndarray, truth_xf: np.ndarray) -> DataSample:
+    """Predictions of the replicas ``xf`` and of the truth for ``card``'s datasets (closure
+    data, its cuts), with the card's t0 covariance."""
+    datasets, observables = load_fitted_datasets(card, theory)
+    covariance = build_covariance(datasets, t0_predictions(card, theory, observables))
+    both = predict_stacked(observables, np.swapaxes(np.concatenate([xf, truth_xf[None]]), 1, 2))
+    return DataSample(
+        datasets=tuple(e.dataset for e in card.dataset_inputs),
+        predictions=both[:-1],
+        truth=both[-1],
+        covariance=covariance.dense(),
     )
 
 
@@ -249,7 +260,7 @@ def _plot_pulls(path: Path, spaces, nfits: int, truth: str) -> Path:
 
 def format_report(report: dict) -> str:
     """The report as a few lines of text for the terminal."""
-    d, xs = report["data_space"], report["x_space"]
+    xs = report["x_space"]
     lines = [f"{len(report['fits'])} fits of truth {report['truth']}"]
     for key, what in (("data_space", "fitted data"), ("test_data_space", "test data")):
         if key in report:
