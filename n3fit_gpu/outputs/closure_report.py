@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from n3fit_gpu.atomic import atomic_write_json
 from n3fit_gpu.config import DatasetInput, load_runcard
+from n3fit_gpu.config.messages import issues_from
 from n3fit_gpu.errors import DataError, OutputError
 from n3fit_gpu.outputs.exportgrid import EXPORT_LABELS, evolution_to_flavour
 from n3fit_gpu.outputs.plots import new_figure, save_png
@@ -70,12 +71,15 @@ def parse_test_dataset(text: str) -> DatasetInput:
     try:
         value = yaml.safe_load(text)
         return DatasetInput.model_validate({"dataset": value} if isinstance(value, str) else value)
-    except (yaml.YAMLError, ValidationError) as exc:
-        problem = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else "not YAML"
-        raise DataError(
-            f"test dataset {text!r}: {problem}; give a dataset name or "
-            "'{dataset: NAME, variant: VARIANT}'"
-        ) from None
+    except yaml.YAMLError:
+        problem = "not YAML"
+    except ValidationError as exc:
+        issue = issues_from(exc, DatasetInput, "--test", lambda path: 0)[0]
+        problem = f"{issue.path}: {issue.message}" if issue.path else issue.message
+    raise DataError(
+        f"test dataset {text!r}: {problem}; give a dataset name or "
+        "'{dataset: NAME, variant: VARIANT}'"
+    )
 
 
 def load_closure_fit(
@@ -278,12 +282,13 @@ def format_report(report: dict) -> str:
         space = xs[name]
         cells = [
             f"{label} {space['coverage_68'][label]:.2f}/{space['mean_pull'][label]:+.2f}"
-            + _error_text(space["mean_pull_error"][label]).replace(" ", "")
+            + _error_text(space["mean_pull_error"][label], gap="")
             for label in space["coverage_68"]
         ]
         lines.append(f"  {name:9s} overall {space['overall_coverage_68']:.3f}: {'  '.join(cells)}")
     return "\n".join(lines)
 
 
-def _error_text(error: float | None) -> str:
-    return "" if error is None else f" ± {error:.2f}"
+def _error_text(error: float | None, gap: str = " ") -> str:
+    """`` ± error`` (``gap`` around the sign), or nothing for a missing error."""
+    return "" if error is None else f"{gap}±{gap}{error:.2f}"

@@ -77,9 +77,10 @@ def test_variance_out_of_sample_is_the_replicas_spread(fit_folder, tmp_path):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("{dataset: SLAC_NC_NOTFIXED_P_EM-F2, colour: red}", "Extra inputs are not permitted"),
+        ("{dataset: SLAC_NC_NOTFIXED_P_EM-F2, colour: red}", "colour: unknown key 'colour'"),
         ("[unclosed", "not YAML"),
-        ("{variant: legacy}", "Field required"),
+        ("{variant: legacy}", "dataset: missing required key"),
+        ("{dataset: X, frac: 2}", "frac: must be ≤ 1; got 2"),
     ],
 )
 def test_bad_test_dataset_texts_name_the_problem(text, expected):
