@@ -931,7 +931,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="THEORY",
         help="add --datasets to this built theory, in place: its card, cuts and Q^2 nodes are "
         "used, so the new tables match the old; its other tables, evolution operator and t0 "
-        "are kept",
+        "are kept (with --nnpdf-theory DIR, their NNPDF-layout tables are written to DIR too)",
     )
     parser.add_argument("--q2min", type=float, default=3.49)
     parser.add_argument("--w2min", type=float, default=12.5)
@@ -1116,8 +1116,9 @@ def extend_theory(args: argparse.Namespace) -> None:
     present = [spec for spec in args.datasets if spec.partition(":")[0] in metadata["datasets"]]
     if present:
         sys.exit(f"error: {folder} already holds {present}; name only new datasets")
+    layout_q2min = card["Q0"] ** 2 if args.nnpdf_theory else None
     datasets = [
-        load_points(spec, cuts["q2min"], cuts["w2min"], card["MP"], args.max_points)
+        load_points(spec, cuts["q2min"], cuts["w2min"], card["MP"], args.max_points, layout_q2min)
         for spec in args.datasets
     ]
     atlas = construct_atlas(card)
@@ -1133,7 +1134,9 @@ def extend_theory(args: argparse.Namespace) -> None:
             computed = solve_eko(card, xgrid, targets, work / "nodes_eko.tar", args.cores)
         progress.update()
         operators = OperatorSet(computed, dense, lambda q2: int(nf_default(float(q2), atlas)))
-        tables, entries = build_dataset_tables(card, datasets, xgrid, operators, work, progress)
+        tables, entries = build_dataset_tables(
+            card, datasets, xgrid, operators, work, progress, args.nnpdf_theory
+        )
     with np.load(folder / FKTABLES_FILE) as archive:
         tables = {**{key: archive[key] for key in archive.files}, **tables}
     atomic_savez(folder / FKTABLES_FILE, **tables)

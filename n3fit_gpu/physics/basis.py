@@ -31,6 +31,11 @@ _SOURCE = {
 VALENCE_SUM_RULES = {"v": 3.0, "v3": 1.0, "v8": 3.0}
 
 
+def fk_label(fitted: str) -> str:
+    """The FK-basis label holding the fitted flavour ``fitted`` (``sng`` → ``sigma``)."""
+    return "sigma" if fitted == "sng" else fitted
+
+
 def rotation_matrix(fit_flavours: Sequence[str], fk_basis: Sequence[str]) -> np.ndarray:
     """Matrix ``(n_fit, n_basis)``: ``xf_basis = xf_fit @ matrix``."""
     matrix = np.zeros((len(fit_flavours), len(fk_basis)))

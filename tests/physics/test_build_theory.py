@@ -42,7 +42,7 @@ def test_builder_writes_a_loadable_theory(tmp_path):
         "--datasets HERA_CC_318GEV_EP-SIGMARED --max-points 3 --lhapdf-points 2 2 --refine 3 "
         f"--lhapdf-q 1.65 4.92 10 --eko-cache {tmp_path / 'eko.npz'}"
     )
-    layout = tmp_path / "theory_90000001"
+    layout = layout_folder = tmp_path / "theory_90000001"
     command = [sys.executable, str(SCRIPT), *options.split(), "--output", str(output)]
     command += ["--nnpdf-theory", str(layout)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -85,11 +85,12 @@ def test_builder_writes_a_loadable_theory(tmp_path):
     assert "evolution" in rebuilt.metadata["build"]
     np.testing.assert_array_equal(rebuilt.evolution().operator, evolution.operator)
 
-    # --extend adds datasets in place, on the theory's own eko nodes, and keeps the rest
+    # --extend adds datasets in place, on the theory's own eko nodes, and keeps the rest; with
+    # --nnpdf-theory their tables join the NNPDF-layout folder too
     extend = [sys.executable, str(SCRIPT), "--extend", str(output), "--max-points", "3"]
     chorus = "CHORUS_CC_NOTFIXED_PB_NU-SIGMARED"
-    subprocess.run([*extend, "--datasets", chorus], check=True, cwd=ROOT, env=env, text=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run([*extend, "--nnpdf-theory", str(layout_folder), "--datasets", chorus],
+                   check=True, cwd=ROOT, env=env, text=True, capture_output=True)  # fmt: skip
     extended = load_theory(path=output)
     np.testing.assert_array_equal(
         extended.datasets["HERA_CC_318GEV_EP-SIGMARED"].fktables[0], observable.fktables[0]
@@ -97,6 +98,13 @@ def test_builder_writes_a_loadable_theory(tmp_path):
     neutrino = extended.datasets[chorus]
     assert neutrino.ndata == 3 and np.all(np.einsum("nfx,fx->n", neutrino.fktables[0], xf) > 0)
     assert extended.metadata["build"]["extensions"][0]["datasets"] == [chorus]
+    (nu_table,) = load_dataset_fk(layout_folder, chorus, variant="legacy").tables
+    rows = nu_table.dense()[neutrino.data_indices]
+    np.testing.assert_allclose(
+        np.einsum("nfx,fx->n", rows, toy_xf_evolution(nu_table.xgrid, BASIS)),
+        np.einsum("nfx,fx->n", neutrino.fktables[0], xf),
+        rtol=1e-12,
+    )
     again = subprocess.run([*extend, "--datasets", chorus], cwd=ROOT, env=env, text=True,
                            capture_output=True)  # fmt: skip
     assert again.returncode != 0 and "already holds" in again.stderr

@@ -110,7 +110,7 @@ def test_the_folder_lends_the_npz_theory_evolution_and_card_and_stays_small():
     np.testing.assert_array_equal(ours.operator, theirs.operator)
     assert ours.q2_subgrids[0][0] == pytest.approx(folder.q0**2)
     size = sum(p.stat().st_size for p in FOLDER.rglob("*") if p.is_file())
-    assert size < 8e6, f"{size / 1e6:.1f} MB"
+    assert size < 12e6, f"{size / 1e6:.1f} MB"
 
 
 def test_theoryid_finds_the_shipped_folder_before_the_env_and_lists_it(monkeypatch, tmp_path):
