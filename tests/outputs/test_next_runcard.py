@@ -76,3 +76,10 @@ def test_not_a_fit_or_too_few_replicas_is_one_line(fit_folder, tmp_path):
     result = CliRunner().invoke(main, ["nextfit", str(fit_folder), "-o", str(tmp_path / "n.yml")])
     assert result.exit_code == 2 and "selected 1 replicas" in result.output
     assert not (tmp_path / "n.yml").exists()
+
+
+def test_help_teaches_the_iteration():
+    result = CliRunner().invoke(main, ["nextfit", "--help"])
+    assert result.exit_code == 0 and "effective exponents" in result.output
+    assert "Example" in result.output and "--keep-t0" in result.output
+    assert "nextfit" in CliRunner().invoke(main, ["--help"]).output
