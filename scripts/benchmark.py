@@ -256,7 +256,7 @@ def main() -> None:
 def _ratios(rows: list[dict]) -> list[dict]:
     """Per backend and R: stacked/sequential (= stacked R / stacked R=1), stacked/separate
     and stacked/n3fit (n3fit at the same R, whatever backend ours ran on)."""
-    ok = [r for r in rows if "error" not in r]
+    ok = [r for r in rows if "error" not in r and r["replica_epochs_per_s"] > 0]
     rate = {(r["backend"], r["mode"], r["replicas"]): r["replica_epochs_per_s"] for r in ok}
     n3fit = {n: v for (_, mode, n), v in rate.items() if mode == "n3fit"}
     out = []

@@ -455,6 +455,7 @@ def time_n3fit(args: argparse.Namespace) -> dict:
         def __init__(self, warmup):
             super().__init__()
             self.warmup, self.steps, self.t0, self.t1 = warmup, 0, None, None
+            self.steps_at_t0 = None  # still None if the fit stops within the warm-up
 
         def on_train_batch_end(self, batch, logs=None):
             self.steps += 1
@@ -477,7 +478,12 @@ def time_n3fit(args: argparse.Namespace) -> dict:
         stopping = result["stopping_object"]
         tr_chi2, vl_chi2, exp_chi2 = trainer.evaluate(stopping)
     check = _check_mapping(npz, header, result["pdf_model"], exp_chi2)
-    timed_epochs = clock.steps - clock.steps_at_t0
+    timed_epochs = 0 if clock.steps_at_t0 is None else clock.steps - clock.steps_at_t0
+    if timed_epochs <= 0:
+        sys.exit(
+            f"error: n3fit ran {clock.steps} steps, none after the {args.warmup} warm-up ones "
+            f"(its stop epoch {stopping.stop_epoch}): nothing was timed; raise --epochs"
+        )
     seconds = clock.t1 - clock.t0
     print(
         f"n3fit: {clock.steps} steps in {total:.1f} s (build + compile + train); "

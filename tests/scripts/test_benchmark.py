@@ -56,3 +56,19 @@ def test_nnpdf40_problem_is_benchmarked_as_the_runcard_problems_are(tmp_path):
     assert "error" not in row, row
     assert row["problem"] == "nnpdf40" and 4500 <= row["points"] <= 4800
     assert row["replica_epochs_per_s"] > 0 and row["peak_rss_mb"] > 0
+
+
+def test_ratios_skip_a_configuration_that_timed_nothing():
+    """A reference that timed no epoch (rate 0) gives no ratio instead of dividing by zero."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from benchmark import _ratios
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    rows = [
+        {"backend": "jax", "mode": "stacked", "replicas": 1, "replica_epochs_per_s": 100.0},
+        {"backend": "jax", "mode": "stacked", "replicas": 10, "replica_epochs_per_s": 800.0},
+        {"backend": "tensorflow", "mode": "n3fit", "replicas": 10, "replica_epochs_per_s": 0.0},
+    ]
+    (ratio,) = _ratios(rows)
+    assert ratio == {"backend": "jax", "replicas": 10, "stacked_over_sequential": 8.0}
