@@ -162,7 +162,7 @@ def run_one(backend: str, mode: str, replicas: int, args: argparse.Namespace) ->
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:] or ["?"]
-        return {"backend": backend, "mode": mode, "replicas": replicas, "error": tail[0]}
+        return {"backend": backend, "mode": mode, "replicas": replicas, "error": tail[0].removeprefix("error: ")}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -184,7 +184,7 @@ def run_n3fit(replicas: int, args: argparse.Namespace) -> dict:
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 tail = proc.stderr.strip().splitlines()[-1:] or ["?"]
-                return {**row, "error": tail[0]}
+                return {**row, "error": tail[0].removeprefix("error: ")}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
