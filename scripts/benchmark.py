@@ -162,7 +162,12 @@ def run_one(backend: str, mode: str, replicas: int, args: argparse.Namespace) ->
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:] or ["?"]
-        return {"backend": backend, "mode": mode, "replicas": replicas, "error": tail[0].removeprefix("error: ")}
+        return {
+            "backend": backend,
+            "mode": mode,
+            "replicas": replicas,
+            "error": tail[0].removeprefix("error: "),
+        }
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
