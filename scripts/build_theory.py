@@ -279,6 +279,16 @@ def load_points(
     )
 
 
+def requested_points(args: argparse.Namespace, card: dict, q2min: float, w2min: float) -> list:
+    """:func:`load_points` of every ``--datasets`` set (with ``--nnpdf-theory``, the points
+    NNPDF's layout needs as well)."""
+    layout_q2min = card["Q0"] ** 2 if args.nnpdf_theory else None
+    return [
+        load_points(spec, q2min, w2min, card["MP"], args.max_points, layout_q2min)
+        for spec in args.datasets
+    ]
+
+
 def beam_splits(name: str, x, q2, y, mp: float, ntables: int) -> tuple[int, ...]:
     """First row of each table of an operand of ``ntables`` tables, one per beam energy.
 
@@ -1020,11 +1030,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     def atlas_nf(q2: float) -> int:
         return int(nf_default(float(q2), atlas))
 
-    layout_q2min = card["Q0"] ** 2 if args.nnpdf_theory else None
-    datasets = [
-        load_points(spec, args.q2min, args.w2min, card["MP"], args.max_points, layout_q2min)
-        for spec in args.datasets
-    ]
+    datasets = requested_points(args, card, args.q2min, args.w2min)
     q2max = max(float(p.passing().q2.max()) for p in datasets if len(p.passing().q2))
     threshold = (card["kbThr"] * card["mb"]) ** 2
     nodes = interpolation_nodes(card["Q0"] ** 2, threshold, q2max, args.lhapdf_points, args.refine)
@@ -1116,11 +1122,7 @@ def extend_theory(args: argparse.Namespace) -> None:
     present = [spec for spec in args.datasets if spec.partition(":")[0] in metadata["datasets"]]
     if present:
         sys.exit(f"error: {folder} already holds {present}; name only new datasets")
-    layout_q2min = card["Q0"] ** 2 if args.nnpdf_theory else None
-    datasets = [
-        load_points(spec, cuts["q2min"], cuts["w2min"], card["MP"], args.max_points, layout_q2min)
-        for spec in args.datasets
-    ]
+    datasets = requested_points(args, card, cuts["q2min"], cuts["w2min"])
     atlas = construct_atlas(card)
     targets = sorted((float(q2), nf) for nf, grid in dense.items() for q2 in grid)
     ntables = sum(len(TABLES[points.name]) for points in datasets)

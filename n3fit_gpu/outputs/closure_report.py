@@ -14,7 +14,6 @@ uncertainty of predictions for data the fit has not seen.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from n3fit_gpu.config import DatasetInput, load_runcard
 from n3fit_gpu.config.messages import issues_from
 from n3fit_gpu.errors import DataError, OutputError
 from n3fit_gpu.outputs.exportgrid import EXPORT_LABELS, evolution_to_flavour
+from n3fit_gpu.outputs.fit_folder import selected_pdfs
 from n3fit_gpu.outputs.plots import new_figure, save_png
 from n3fit_gpu.physics.closure import data_space, x_space
 from n3fit_gpu.physics.covariance import build_covariance
@@ -98,10 +98,7 @@ def load_closure_fit(
             f"{folder} is not a closure fit: its runcard has closuretest.fakedata false"
         )
     theory = load_card_theory(card, theory_path)
-    chosen = json.loads(summary.read_text())["postfit"]["selected"]
-    if len(chosen) < 2:
-        raise OutputError(f"{folder}: postfit selected {len(chosen)} replicas; need at least 2")
-    xf = np.stack([np.load(folder / "nnfit" / f"replica_{r}" / "pdf_q0.npz")["xf"] for r in chosen])
+    _, xf = selected_pdfs(folder, "xf")
     truth_xf = pdf_at_q0(card.closuretest.fakepdf, theory, key="closuretest.fakepdf")
     tested = _test_sample(folder, card, theory, theory_path, test, xf, truth_xf) if test else None
     return ClosureFit(

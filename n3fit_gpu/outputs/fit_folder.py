@@ -20,6 +20,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from n3fit_gpu.atomic import atomic_write_json
 from n3fit_gpu.errors import OutputError
 from n3fit_gpu.locks import SlotLocks, exclusive
@@ -47,6 +49,17 @@ class FitPaths:
 
     def any_done(self) -> bool:
         return any(self.root.glob(f"nnfit/replica_*/{self.name}.json"))
+
+
+def selected_pdfs(folder: Path, key: str) -> tuple[list[int], np.ndarray]:
+    """The replicas postfit selected in the finished fit ``folder`` (its ``summary.json``) and
+    the array ``key`` of each one's ``pdf_q0.npz``, stacked (one-line :class:`OutputError` when
+    fewer than 2 were selected)."""
+    selected = json.loads((folder / "summary.json").read_text())["postfit"]["selected"]
+    if len(selected) < 2:
+        raise OutputError(f"{folder}: postfit selected {len(selected)} replicas; need at least 2")
+    arrays = [np.load(folder / "nnfit" / f"replica_{r}" / "pdf_q0.npz")[key] for r in selected]
+    return selected, np.stack(arrays)
 
 
 def differences(a, b, prefix: str = "") -> list[tuple[str, object, object]]:

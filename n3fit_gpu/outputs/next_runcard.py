@@ -8,16 +8,15 @@ LHAPDF set. Written as plain YAML: the original runcard's comments are not carri
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from n3fit_gpu.config import load_runcard
 from n3fit_gpu.errors import OutputError
 from n3fit_gpu.outputs.exportgrid import EXPORT_XGRID
+from n3fit_gpu.outputs.fit_folder import selected_pdfs
 from n3fit_gpu.physics.basis import fk_label
 from n3fit_gpu.physics.effective_exponents import next_ranges
 from n3fit_gpu.physics.theory_source import load_card_theory
@@ -46,15 +45,10 @@ def next_fit(folder: Path, keep_t0: bool = False) -> NextFit:
             "`fit` wrote (e.g. output/<runcard name>)"
         )
     card = load_runcard(runcard)
-    selected = json.loads(summary.read_text())["postfit"]["selected"]
-    if len(selected) < 2:
-        raise OutputError(f"{folder}: postfit selected {len(selected)} replicas; need at least 2")
+    selected, xf = selected_pdfs(folder, "xf_export")
     basis = load_card_theory(card).basis
     flavours = [entry.fl for entry in card.fitting.basis]
     rows = [basis.index(fk_label(fl)) for fl in flavours]
-    xf = np.stack(
-        [np.load(folder / "nnfit" / f"replica_{r}" / "pdf_q0.npz")["xf_export"] for r in selected]
-    )
     try:
         ranges = next_ranges(xf[:, rows], EXPORT_XGRID, flavours)
     except ValueError as error:

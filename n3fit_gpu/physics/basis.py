@@ -32,8 +32,9 @@ VALENCE_SUM_RULES = {"v": 3.0, "v3": 1.0, "v8": 3.0}
 
 
 def fk_label(fitted: str) -> str:
-    """The FK-basis label holding the fitted flavour ``fitted`` (``sng`` → ``sigma``)."""
-    return "sigma" if fitted == "sng" else fitted
+    """The FK-basis label holding the fitted flavour ``fitted`` (``sng`` → ``sigma``; ``v``,
+    which V15 copies, → ``v``)."""
+    return next(label for label, source in _SOURCE.items() if source == fitted)
 
 
 def rotation_matrix(fit_flavours: Sequence[str], fk_basis: Sequence[str]) -> np.ndarray:

@@ -42,9 +42,9 @@ def test_builder_writes_a_loadable_theory(tmp_path):
         "--datasets HERA_CC_318GEV_EP-SIGMARED --max-points 3 --lhapdf-points 2 2 --refine 3 "
         f"--lhapdf-q 1.65 4.92 10 --eko-cache {tmp_path / 'eko.npz'}"
     )
-    layout = layout_folder = tmp_path / "theory_90000001"
+    layout_folder = tmp_path / "theory_90000001"
     command = [sys.executable, str(SCRIPT), *options.split(), "--output", str(output)]
-    command += ["--nnpdf-theory", str(layout)]
+    command += ["--nnpdf-theory", str(layout_folder)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run(command, check=True, cwd=ROOT, env=env, capture_output=True, text=True)
     built = load_theory(path=output)
@@ -66,7 +66,7 @@ def test_builder_writes_a_loadable_theory(tmp_path):
     # the same tables in NNPDF's layout: all 39 rows, the 3 computed ones equal to the npz's
     from n3fit_gpu.physics.nnpdf_theory import load_dataset_fk
 
-    (table,) = load_dataset_fk(layout, "HERA_CC_318GEV_EP-SIGMARED", variant="legacy").tables
+    (table,) = load_dataset_fk(layout_folder, "HERA_CC_318GEV_EP-SIGMARED", variant="legacy").tables
     assert table.name == "HERA_CC_318GEV_EP_SIGMARED" and table.ndata == 39
     dense = table.dense()  # on the x nodes pineko kept (a subset of the theory's grid)
     assert not dense[3:].any()
